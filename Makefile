@@ -1,0 +1,32 @@
+# ipgraph: `make demo` builds everything from a fresh clone; `make test` tests it.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+
+.PHONY: demo test install build validate lint clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+
+build: install
+	$(BIN)/ipgraph build
+
+validate: build
+	$(BIN)/ipgraph validate
+
+demo: validate
+
+lint: install
+	$(BIN)/ruff check src tests
+
+test: lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf build

@@ -1,0 +1,5 @@
+"""``python -m ipgraph`` runs the command-line interface."""
+
+from ipgraph.cli import main
+
+main()

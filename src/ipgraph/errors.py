@@ -1,0 +1,78 @@
+"""Errors raised by ipgraph. All share one base class, :class:`IpgraphError`.
+
+The library raises them with the file, line and field where there is one;
+only the CLI turns them into a message and an exit code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "ExportError",
+    "FactsError",
+    "IpgraphError",
+    "QuoteError",
+    "SourceError",
+    "ValidationError",
+]
+
+
+class IpgraphError(Exception):
+    """Base class: a problem with the user's input or request, not a bug.
+
+    ``str(error)`` reads ``file:line: field: message``, leaving out what is
+    not known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = Path(path) if path is not None else None
+        self.line = line
+        self.field = field
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = str(self.path)
+            if self.line is not None:
+                where += f":{self.line}"
+            where += ": "
+        if self.field:
+            where += f"{self.field}: "
+        return where + self.message
+
+
+class FactsError(IpgraphError):
+    """A facts file is malformed or says something the model cannot hold."""
+
+
+class SourceError(IpgraphError):
+    """A source text or its metadata is missing or unreadable."""
+
+
+class QuoteError(FactsError):
+    """A quote is not found verbatim in its source, or not only once."""
+
+
+class ValidationError(IpgraphError):
+    """The graph does not conform to the SHACL shapes.
+
+    ``report`` holds the readable report (one violation per paragraph).
+    """
+
+    def __init__(self, message: str, report: str, **where) -> None:
+        super().__init__(message, **where)
+        self.report = report
+
+
+class ExportError(IpgraphError):
+    """An export was asked in an unknown format or from a missing dataset."""
