@@ -230,7 +230,8 @@ def _add_labels(graph: Graph, subject: URIRef, record: Record, labels: _Labels) 
     elif record.kind == "focus":
         label = f"industry focus of {labels(fields['of'])}"
     else:  # observations
-        label = f"{labels(fields['indicator'])}, {labels(fields['area'])}, {fields['period'].label}: {fields['stated_value']}"
+        what = f"{labels(fields['indicator'])}, {labels(fields['area'])}, {fields['period'].label}"
+        label = f"{what}: {fields['stated_value']}"
     graph.add((subject, RDFS.label, Literal(label, lang="en")))
     if "label_zh" in fields:
         graph.add((subject, SKOS.altLabel, Literal(fields["label_zh"], lang="zh")))
