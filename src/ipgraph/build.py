@@ -394,9 +394,8 @@ def serialize_trig(dataset: Dataset) -> bytes:
         graph = bind_prefixes(Graph(bind_namespaces="none"))
         graph += context
         body = graph.serialize(format="turtle")
-        statements = "\n".join(
-            f"    {line}" if line else "" for line in body.splitlines() if not line.startswith("@prefix")
-        ).strip("\n")
+        # Not indented: a line may continue a multi-line literal.
+        statements = "\n".join(line for line in body.splitlines() if not line.startswith("@prefix")).strip("\n")
         blocks.append(f"\n{context.identifier.n3(names)} {{\n{statements}\n}}\n")
     return "".join(blocks).encode("utf-8")
 
