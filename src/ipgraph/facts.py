@@ -90,7 +90,17 @@ def _construct_decimal(loader: _Loader, node: yaml.ScalarNode) -> Decimal:
         ) from None
 
 
+def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> dt.date:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError as error:  # e.g. 2025-02-30
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is not a valid date ({error})", node.start_mark
+        ) from None
+
+
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 _Loader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
 
 
@@ -496,7 +506,7 @@ def _check_references(
                 or (target in CONCEPT_PATHS and (concepts is None or value in concepts.get(target, ())))
             ]
             if not found:
-                wanted = " or ".join(t.rstrip("s") if t in KINDS else t for t in targets)
+                wanted = " or ".join((KINDS[t].path if t in KINDS else t).replace("-", " ") for t in targets)
                 raise FactsError(
                     f"unknown {wanted} {value!r}",
                     path=record.path,
