@@ -94,7 +94,7 @@ def build(data_dir: Path, ontology_dir: Path, out: Path) -> None:
         try:
             result = build_module.build(data_dir, ontology_dir, out)
         except ValidationError as error:
-            errors.print(error.report, markup=False)
+            errors.print(error.report, markup=False, soft_wrap=True)
             raise
     console.print(f"Wrote {result.path}: {result.triples} triples in {len(result.graphs)} named graphs.")
     graphs = Table("named graph", "triples", title="Named graphs", title_justify="left")
@@ -127,7 +127,7 @@ def validate(file: Path, shapes: Path) -> None:
         ipgraph validate build/ipgraph.trig
     """
     report = validate_module.validate_file(file, shapes)
-    console.print(str(report), markup=False)
+    console.print(str(report), markup=False, soft_wrap=True)
     if not report.conforms:
         sys.exit(1)
 
