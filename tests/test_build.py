@@ -65,7 +65,8 @@ def test_three_figures_with_period_value_unit_change_area_and_reporter(union):
         union,
         """
         SELECT ?indicator ?period ?end ?value ?stated ?unit ?change ?area ?reporter WHERE {
-          ?obs a qb:Observation ; qb:dataSet <https://w3id.org/ipgraph/id/dataset/ip-metrics> ; ipg:indicator ?indicator ;
+          ?obs a qb:Observation ; qb:dataSet <https://w3id.org/ipgraph/id/dataset/ip-metrics> ;
+               ipg:indicator ?indicator ;
                sdmx-dimension:refPeriod ?period ; ipg:periodEnd ?end ; sdmx-measure:obsValue ?value ;
                ipg:statedValue ?stated ; sdmx-attribute:unitMeasure ?unit ; sdmx-dimension:refArea ?area ;
                ipg:reportedBy ?reporter .
@@ -295,7 +296,8 @@ def test_the_five_focus_industries(union):
         union,
         f"""SELECT ?industry WHERE {{
               ?f a ipg:IndustryFocus ; ipg:focusOf <{GROUP}> ; ipg:focusIndustry ?industry .
-              ?industry a ipg:Industry ; skos:inScheme <https://w3id.org/ipgraph/id/scheme/industries> }} ORDER BY ?industry""",
+              ?industry a ipg:Industry ; skos:inScheme <https://w3id.org/ipgraph/id/scheme/industries> }}
+            ORDER BY ?industry""",
     )
     assert [r["industry"] for r in rows] == [
         "biomedicine",

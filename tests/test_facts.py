@@ -84,7 +84,7 @@ def test_bad_facts_give_one_clear_message_and_write_nothing(data_copy, relative,
 
 def test_source_text_not_utf8(data_copy):
     path = data_copy / "data" / "sources" / f"{SOURCE}.txt"
-    path.write_bytes(path.read_bytes().replace("Jilin".encode(), "J\xefl\xefn".encode("latin-1"), 1))
+    path.write_bytes(path.read_bytes().replace(b"Jilin", "J\xefl\xefn".encode("latin-1"), 1))
     result, out = run_build(data_copy)
     assert result.exit_code == 2
     assert f"{SOURCE}.txt: source text is not UTF-8" in result.output
