@@ -39,7 +39,7 @@ def union(dataset) -> Graph:
 
 @pytest.fixture
 def data_copy(tmp_path) -> Path:
-    """A writable copy of data/ and ontology/ to break in a test: returns the copy's root."""
-    shutil.copytree(ROOT / "data", tmp_path / "data")
-    shutil.copytree(ROOT / "ontology", tmp_path / "ontology")
+    """A writable copy of data/, ontology/ and queries/ to break in a test: returns the copy's root."""
+    for folder in ("data", "ontology", "queries"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
     return tmp_path

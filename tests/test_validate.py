@@ -84,7 +84,7 @@ def test_the_cli_prints_a_readable_report_and_exits_1(union, tmp_path):
 def test_the_cli_says_conforms_on_the_build(built):
     result = CliRunner().invoke(main, ["validate", str(built), "--shapes", str(SHAPES)])
     assert result.exit_code == 0
-    assert result.output.strip() == "Conforms: the graph passes every shape."
+    assert result.output.strip() == "Conforms: the graph passes every shape and every Data Cube integrity constraint."
 
 
 def test_validate_of_a_missing_or_broken_file_is_a_user_error(tmp_path):

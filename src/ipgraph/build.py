@@ -153,8 +153,11 @@ def build_dataset(facts: Facts, ontology: Graph, vocabulary: Graph) -> Dataset:
     """The dataset of ``facts``: ontology, vocabulary and one graph per source."""
     dataset = Dataset()
     bind_prefixes(dataset)
-    dataset.graph(ONTOLOGY_GRAPH).__iadd__(ontology)
-    dataset.graph(VOCABULARY_GRAPH).__iadd__(vocabulary)
+    ontology_graph = dataset.graph(ONTOLOGY_GRAPH)
+    ontology_graph += ontology
+    vocabulary_graph = dataset.graph(VOCABULARY_GRAPH)
+    vocabulary_graph += vocabulary
+    _add_supertypes(vocabulary_graph, ontology)
     labels = _Labels(facts, vocabulary)
     for slug in sorted(facts.sources):
         graph = dataset.graph(source_graph(slug))
@@ -424,12 +427,15 @@ def build(
 
     Raises:
         FactsError, QuoteError, SourceError: bad input (nothing is written).
-        ValidationError: the dataset breaks the SHACL shapes (nothing is written).
+        ValidationError: the dataset breaks the SHACL shapes or the Data Cube
+            integrity constraints (``queries/datacube/`` beside ``ontology_dir``);
+            nothing is written.
     """
     ontology, vocabulary = load_ontology(ontology_dir)
     facts = load_facts(data_dir, vocabulary_ids(vocabulary))
     dataset = build_dataset(facts, ontology, vocabulary)
-    validate_graph(dataset, Path(ontology_dir) / "shapes.ttl")
+    project = Path(ontology_dir).parent
+    validate_graph(dataset, Path(ontology_dir) / "shapes.ttl", project / "queries" / "datacube")
     write_atomic(out, serialize_trig(dataset))
     return summarize(dataset, Path(out))
 

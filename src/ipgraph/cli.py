@@ -116,8 +116,16 @@ def build(data_dir: Path, ontology_dir: Path, out: Path) -> None:
     show_default=True,
     help="The SHACL shapes file.",
 )
-def validate(file: Path, shapes: Path) -> None:
-    """Check FILE (default build/ipgraph.trig) against the SHACL shapes.
+@click.option(
+    "--datacube",
+    type=click.Path(path_type=Path),
+    default=validate_module.DATACUBE_QUERIES,
+    show_default=True,
+    help="Folder of the Data Cube integrity-constraint queries.",
+)
+def validate(file: Path, shapes: Path, datacube: Path) -> None:
+    """Check FILE (default build/ipgraph.trig) against the SHACL shapes and
+    the W3C Data Cube integrity constraints (IC-1 to IC-21).
 
     Prints each violation with its focus node, path and message; exits with
     1 when the graph does not conform.
@@ -126,7 +134,7 @@ def validate(file: Path, shapes: Path) -> None:
     Example:
         ipgraph validate build/ipgraph.trig
     """
-    report = validate_module.validate_file(file, shapes)
+    report = validate_module.validate_file(file, shapes, datacube)
     console.print(str(report), markup=False, soft_wrap=True)
     if not report.conforms:
         sys.exit(1)

@@ -1,8 +1,11 @@
-"""Validate a graph against the SHACL shapes (``ontology/shapes.ttl``) and
-report each violation readably: focus node, path, message.
+"""Validate a graph against the SHACL shapes (``ontology/shapes.ttl``) and the
+W3C Data Cube integrity constraints (``queries/datacube/``), and report each
+violation readably: focus node, path, message.
 
-The shapes run on the union of all named graphs, so that class targets reach
-instances of subclasses through the ontology's ``rdfs:subClassOf``.
+Both run on the union of all named graphs, so that class targets reach
+instances of subclasses through the ontology's ``rdfs:subClassOf``. The Data
+Cube constraints run after the recommendation's normalisation step, on
+Oxigraph.
 
 Example:
     >>> from ipgraph.validate import validate_file
@@ -16,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyoxigraph
 from pyshacl import validate as shacl_validate
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.exceptions import ParserError
@@ -24,7 +28,10 @@ from rdflib.namespace import SH
 from ipgraph.errors import IpgraphError, ValidationError
 from ipgraph.namespaces import RDFS, bind_prefixes
 
-__all__ = ["Report", "Violation", "load_dataset", "validate_file", "validate_graph"]
+__all__ = ["Report", "Violation", "check", "check_datacube", "load_dataset", "validate_file", "validate_graph"]
+
+#: The Data Cube normalisation updates and integrity-constraint ASK queries.
+DATACUBE_QUERIES = Path("queries/datacube")
 
 
 @dataclass(frozen=True)
@@ -58,7 +65,7 @@ class Report:
 
     def __str__(self) -> str:
         if self.conforms:
-            return "Conforms: the graph passes every shape."
+            return "Conforms: the graph passes every shape and every Data Cube integrity constraint."
         return "\n\n".join(str(v) for v in self.violations) + f"\n\n{len(self.violations)} violation(s)."
 
 
@@ -91,8 +98,9 @@ def _union(graph: Graph) -> Graph:
     return union
 
 
-def check(graph: Graph, shapes: str | Path) -> Report:
-    """Run the shapes on ``graph`` (a Graph or Dataset) and return the report."""
+def check(graph: Graph, shapes: str | Path, datacube: str | Path | None = DATACUBE_QUERIES) -> Report:
+    """Run the shapes, and the Data Cube constraints unless ``datacube`` is None,
+    on ``graph`` (a Graph or Dataset) and return the report."""
     shapes_graph = Graph()
     try:
         shapes_graph.parse(shapes, format="turtle")
@@ -120,7 +128,47 @@ def check(graph: Graph, shapes: str | Path) -> Report:
             )
         )
     violations.sort(key=lambda v: (v.focus, v.path or "", v.message))
-    return Report(conforms=bool(conforms), violations=tuple(violations))
+    if datacube is not None:
+        violations += [
+            Violation(focus="the Data Cube", label=None, path=None, value=None, message=title, severity="Violation")
+            for title in check_datacube(data, datacube)
+        ]
+    return Report(conforms=bool(conforms) and not violations, violations=tuple(violations))
+
+
+def check_datacube(graph: Graph, queries: str | Path = DATACUBE_QUERIES) -> list[str]:
+    """The W3C Data Cube integrity constraints (IC-1 to IC-21) that ``graph`` breaks.
+
+    Normalises a copy of the graph (the recommendation's phase 1 and 2
+    updates), then runs each ``ic-*.rq`` ASK; IC-20 and IC-21 are templates,
+    run once per ``qb:parentChildProperty`` of the graph's hierarchical code
+    lists. Returns the first comment line (``IC-n. Title: ...``) of each
+    constraint whose ASK answers true.
+    """
+    queries = Path(queries)
+    constraints = sorted(queries.glob("ic-*.rq"))
+    if not constraints:
+        raise IpgraphError("no Data Cube constraint queries (ic-*.rq) found", path=queries)
+    store = pyoxigraph.Store()
+    store.load(graph.serialize(format="nt", encoding="utf-8"), pyoxigraph.RdfFormat.N_TRIPLES)
+    for update in sorted(queries.glob("normalize-phase*.ru")):
+        store.update(update.read_text(encoding="utf-8"))
+    parent_child = [
+        row[0].value
+        for row in store.query(
+            "SELECT DISTINCT ?p WHERE { ?h a <http://purl.org/linked-data/cube#HierarchicalCodeList> ;"
+            " <http://purl.org/linked-data/cube#parentChildProperty> ?p . FILTER(isIRI(?p)) }"
+        )
+    ]
+    broken = []
+    for path in constraints:
+        text = path.read_text(encoding="utf-8")
+        title = text.splitlines()[0].lstrip("# ").split(" [Template", 1)[0]
+        body = text.split("\n", 1)[1]
+        instances = [body.replace("$p", f"<{p}>") for p in parent_child] if "$p" in body else [body]
+        if any(bool(store.query(query)) for query in instances):
+            broken.append(title)
+    return broken
 
 
 def _show(node, names) -> str:
@@ -131,20 +179,18 @@ def _show(node, names) -> str:
     return str(node)
 
 
-def validate_graph(graph: Graph, shapes: str | Path) -> Report:
+def validate_graph(graph: Graph, shapes: str | Path, datacube: str | Path | None = DATACUBE_QUERIES) -> Report:
     """Like :func:`check`, but raise when the graph does not conform.
 
     Raises:
         ValidationError: with the readable report in ``.report``.
     """
-    report = check(graph, shapes)
+    report = check(graph, shapes, datacube)
     if not report.conforms:
-        raise ValidationError(
-            f"the graph breaks {len(report.violations)} SHACL constraint(s)", report=str(report), path=shapes
-        )
+        raise ValidationError(f"the graph breaks {len(report.violations)} constraint(s)", report=str(report))
     return report
 
 
-def validate_file(path: str | Path, shapes: str | Path) -> Report:
+def validate_file(path: str | Path, shapes: str | Path, datacube: str | Path | None = DATACUBE_QUERIES) -> Report:
     """Validate an RDF file (TriG, N-Quads, Turtle, N-Triples)."""
-    return check(load_dataset(path), shapes)
+    return check(load_dataset(path), shapes, datacube)
