@@ -423,3 +423,25 @@ def test_a_failed_build_leaves_the_previous_output_untouched(data_copy):
         build(data_copy / "data", data_copy / "ontology", out)
     assert out.read_bytes() == before
     assert sorted(p.name for p in out.parent.iterdir()) == ["ipgraph.trig"]
+
+
+def test_the_build_summary_counts_entities_by_most_specific_class(tmp_path):
+    result = build(ROOT / "data", ROOT / "ontology", tmp_path / "ipgraph.trig")
+    assert result.classes == {
+        "ipg:Agency": 5,
+        "ipg:AutonomousRegion": 1,
+        "ipg:City": 2,
+        "ipg:IndustryFocus": 1,
+        "ipg:Measure": 5,
+        "ipg:Province": 3,
+        "ipg:RegionGroup": 1,
+        "qb:Observation": 3,
+        "schema:Country": 1,
+        "schema:Event": 1,
+        "schema:NewsArticle": 1,
+        "schema:Organization": 2,
+        "schema:Person": 1,
+        "schema:Quotation": 1,
+    }
+    assert list(result.graphs) == ["graph:ontology", "graph:vocabulary", f"graph:{SOURCE}"]
+    assert result.triples == sum(result.graphs.values())

@@ -441,13 +441,28 @@ def build(
 
 
 def summarize(dataset: Dataset, path: Path) -> BuildResult:
-    """Count triples, triples per named graph and typed subjects per class."""
-    graphs = {str(g.identifier): len(g) for g in sorted(dataset.graphs(), key=lambda g: str(g.identifier)) if len(g)}
-    classes: Counter[str] = Counter()
-    for slug_graph in dataset.graphs():
-        if slug_graph.identifier in (ONTOLOGY_GRAPH, VOCABULARY_GRAPH):
-            continue
-        for cls in slug_graph.objects(None, RDF.type):
-            if str(cls).startswith(str(IPG._NS)) or cls in _CLASSES.values() or cls == SCHEMA.NewsArticle:
-                classes[cls.n3(dataset.namespace_manager)] += 1
+    """Count triples per named graph, and the entities of each class the
+    sources state, by their most specific class (an agency is not counted
+    again as an organisation; an entity named by two sources counts once)."""
+    names = dataset.namespace_manager
+    graphs = {
+        g.identifier.n3(names): len(g) for g in sorted(dataset.graphs(), key=lambda g: str(g.identifier)) if len(g)
+    }
+    typed = {
+        (subject, cls)
+        for graph in dataset.graphs()
+        if graph.identifier not in (ONTOLOGY_GRAPH, VOCABULARY_GRAPH)
+        for subject, cls in graph.subject_objects(RDF.type)
+        if cls in _CLASSES.values() or cls in _REGION_CLASSES.values() or cls == SCHEMA.NewsArticle
+    }
+    ontology = dataset.graph(ONTOLOGY_GRAPH)
+    classes = Counter(
+        cls.n3(names)
+        for subject, cls in typed
+        if not any(
+            (subject, other) in typed and cls in ontology.transitive_objects(other, RDFS.subClassOf)
+            for other in _CLASSES.values()
+            if other != cls
+        )
+    )
     return BuildResult(path=path, triples=sum(graphs.values()), graphs=graphs, classes=dict(sorted(classes.items())))
