@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test install build validate lint clean
+.PHONY: demo test install build validate lint clean bench-query views
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,11 @@ build: install
 validate: build
 	$(BIN)/ipgraph validate
 
-demo: validate
+demo: validate views
+
+# One interactive HTML view per projection, and build/views/index.html.
+views: build
+	$(BIN)/ipgraph view --all --out build/views
 
 lint: install
 	$(BIN)/ruff check src tests
@@ -30,3 +34,7 @@ test: lint
 
 clean:
 	rm -rf build
+
+# Named queries on a synthetic 1M-triple graph, rdflib vs Oxigraph; writes benchmarks/README.md.
+bench-query: install
+	$(BIN)/python benchmarks/query/run.py

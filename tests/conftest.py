@@ -43,3 +43,161 @@ def data_copy(tmp_path) -> Path:
     for folder in ("data", "ontology", "queries"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
     return tmp_path
+
+
+# --- a real local SPARQL server with the Wikidata fixture (tests of ipgraph.link) ---
+
+WIKIDATA_FIXTURE = ROOT / "tests" / "fixtures" / "wikidata" / "wikidata-cut.ttl"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _server_unavailable(message: str):
+    """In CI a server that cannot start is a failure, elsewhere a skip."""
+    import os
+
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def wikidata_endpoint():
+    """`oxigraph serve` (the PyPI oxigraph package) on a free port of 127.0.0.1,
+    in memory, loaded with tests/fixtures/wikidata/; yields its query URL."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    binary = shutil.which("oxigraph") or str(Path(sys.executable).with_name("oxigraph"))
+    if not Path(binary).is_file():
+        _server_unavailable("the oxigraph server is not installed (pip install oxigraph)")
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [binary, "serve", "--bind", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{base}/query", params={"query": "ASK {}"}, timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None:
+                    _server_unavailable(f"oxigraph serve exited: {process.stderr.read().decode()[:300]}")
+                time.sleep(0.1)
+        else:
+            _server_unavailable(f"oxigraph serve did not answer on {base}")
+        response = httpx.post(
+            f"{base}/store?default",
+            content=WIKIDATA_FIXTURE.read_bytes(),
+            headers={"Content-Type": "text/turtle"},
+            timeout=30,
+        )
+        assert response.status_code in (200, 201, 204), response.text
+        yield f"{base}/query"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def misbehaving_endpoint():
+    """A small HTTP server on 127.0.0.1 that answers SPARQL queries badly, by
+    path: /429 (with Retry-After: 0), /500, /slow (sleeps 2 s), /not-json,
+    /no-bindings, /bad-term; 403 to a client whose User-Agent does not name
+    ipgraph. Yields (base URL, list of paths requested)."""
+    import contextlib
+    import http.server
+    import json
+    import threading
+    import time
+
+    requested: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            requested.append(self.path)
+            body, status, headers = b"", 200, {"Content-Type": "application/sparql-results+json"}
+            if not self.headers.get("User-Agent", "").startswith("ipgraph/"):
+                status = 403  # polite clients name themselves
+            elif self.path == "/429":
+                status, headers = 429, {"Retry-After": "0"}
+            elif self.path == "/500":
+                status = 500
+            elif self.path == "/slow":
+                time.sleep(2)
+                body = b'{"head": {"vars": []}, "results": {"bindings": []}}'
+            elif self.path == "/not-json":
+                body = b"<html>Service temporarily unavailable</html>"
+            elif self.path == "/no-bindings":
+                body = b'{"head": {"vars": ["item"]}}'
+            elif self.path == "/bad-term":
+                weird = {"type": "weird", "value": "x"}
+                body = json.dumps({"head": {"vars": ["item"]}, "results": {"bindings": [{"item": weird}]}}).encode()
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", requested
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    """Start ``ipgraph serve``'s app with uvicorn on a free port of 127.0.0.1,
+    in a thread: ``live_server(store, **ServeConfig fields)`` returns its base
+    URL. Every server started is stopped at the end of the session."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from ipgraph.serve import ServeConfig, create_app
+
+    running = []
+
+    def start(store, **config) -> str:
+        port = _free_port()
+        app = create_app(store, ServeConfig(**config))
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        for _ in range(200):
+            if server.started:
+                break
+            if not thread.is_alive():
+                _server_unavailable(f"ipgraph serve did not start on 127.0.0.1:{port}")
+            time.sleep(0.05)
+        else:
+            _server_unavailable(f"ipgraph serve did not start on 127.0.0.1:{port}")
+        running.append((server, thread))
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for server, _ in running:
+        server.should_exit = True
+    for _, thread in running:
+        thread.join(timeout=10)

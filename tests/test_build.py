@@ -384,7 +384,7 @@ def test_the_graph_holds_the_source_text_verbatim(union):
 
 def test_each_source_has_its_own_named_graph(dataset):
     names = sorted(str(g.identifier).rsplit("/", 1)[1] for g in dataset.graphs() if len(g))
-    assert names == ["ontology", "vocabulary", SOURCE]
+    assert names == ["links", "ontology", "vocabulary", SOURCE]
 
 
 # --- determinism and atomicity ---------------------------------------------
@@ -443,5 +443,5 @@ def test_the_build_summary_counts_entities_by_most_specific_class(tmp_path):
         "schema:Person": 1,
         "schema:Quotation": 1,
     }
-    assert list(result.graphs) == ["graph:ontology", "graph:vocabulary", f"graph:{SOURCE}"]
+    assert list(result.graphs) == ["graph:links", "graph:ontology", "graph:vocabulary", f"graph:{SOURCE}"]
     assert result.triples == sum(result.graphs.values())

@@ -27,6 +27,7 @@ from rdflib.exceptions import ParserError
 
 from ipgraph.errors import FactsError
 from ipgraph.facts import CONCEPT_PATHS, KINDS, Facts, Record, Source, load_facts
+from ipgraph.mappings import LINKS_GRAPH, known_subjects, links_graph
 from ipgraph.namespaces import (
     DCTERMS,
     IPG,
@@ -434,6 +435,9 @@ def build(
     ontology, vocabulary = load_ontology(ontology_dir)
     facts = load_facts(data_dir, vocabulary_ids(vocabulary))
     dataset = build_dataset(facts, ontology, vocabulary)
+    # The links graph: data/mappings/*.sssom.tsv, checked against the facts (ipgraph.mappings).
+    links = dataset.graph(LINKS_GRAPH)
+    links += links_graph(Path(data_dir) / "mappings", known_subjects(dataset))
     project = Path(ontology_dir).parent
     validate_graph(dataset, Path(ontology_dir) / "shapes.ttl", project / "queries" / "datacube")
     write_atomic(out, serialize_trig(dataset))

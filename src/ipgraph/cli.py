@@ -16,7 +16,9 @@ from rich.table import Table
 
 from ipgraph import build as build_module
 from ipgraph import export as export_module
+from ipgraph import project as project_module
 from ipgraph import validate as validate_module
+from ipgraph import view as view_module
 from ipgraph.errors import IpgraphError, ValidationError
 
 console = Console(highlight=False)
@@ -170,3 +172,455 @@ def export(rdf_format: str, out: Path, dataset: Path, context: Path) -> None:
     """
     path = export_module.export(dataset, rdf_format, out, context)
     console.print(f"Wrote {path}.")
+
+
+# Projections and views (issue 5): networkx graphs, their statistics, HTML views.
+
+_DATASET_OPTION = click.option(
+    "--dataset",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_DATASET,
+    show_default=True,
+    help="The built dataset to project.",
+)
+_HOPS_OPTION = click.option(
+    "--hops",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="For the entity projection: how many relations away from ENTITY.",
+)
+
+
+def _projection(dataset: Path, projection: str, entity: str | None, hops: int):
+    return project_module.project(validate_module.load_dataset(dataset), projection, entity_name=entity, hops=hops)
+
+
+@main.command()
+@click.argument("projection")
+@click.argument("entity", required=False)
+@_HOPS_OPTION
+@click.option(
+    "--format",
+    "graph_format",
+    type=click.Choice(project_module.FORMATS),
+    default="graphml",
+    show_default=True,
+    help="Output format (json is networkx node-link).",
+)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="The file to write.")
+@_DATASET_OPTION
+def project(projection: str, entity: str | None, hops: int, graph_format: str, out: Path, dataset: Path) -> None:
+    """Project the dataset into a networkx graph and write it as GraphML, GEXF or JSON.
+
+    PROJECTION is overview, region-industry, agency-measure, provenance (or
+    any queries/projections/NAME.rq), or entity with an ENTITY (IRI, prefixed
+    name such as region:jilin, or label) and --hops.
+
+    \b
+    Example:
+        ipgraph project region-industry --format gexf --out build/region-industry.gexf
+        ipgraph project entity agency:cnipa --hops 2 --format json --out build/cnipa.json
+    """
+    graph = _projection(dataset, projection, entity, hops)
+    path = project_module.write(graph, graph_format, out)
+    console.print(f"Wrote {path}: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges.", soft_wrap=True)
+
+
+@main.command()
+@click.argument("projection")
+@click.argument("entity", required=False)
+@_HOPS_OPTION
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="How many nodes to list.")
+@_DATASET_OPTION
+def stats(projection: str, entity: str | None, hops: int, top: int, dataset: Path) -> None:
+    """Print degree and betweenness centrality, connected components and the
+    most connected industries and regions of a projection.
+
+    \b
+    Example:
+        ipgraph stats overview --top 5
+    """
+    result = project_module.stats(_projection(dataset, projection, entity, hops), top=top)
+    sizes = ", ".join(str(size) for size in result.components)
+    components = f"{len(result.components)} connected component(s): {sizes}"
+    console.print(f"{result.nodes} nodes, {result.edges} edges, {components}", soft_wrap=True)
+    for title, rows, column in (
+        ("Degree centrality", result.degree, "degree centrality"),
+        ("Betweenness centrality", result.betweenness, "betweenness"),
+        ("Most connected regions", result.regions, "neighbours"),
+        ("Most connected industries", result.industries, "neighbours"),
+    ):
+        table = Table("node", column, title=title, title_justify="left")
+        for label, score in rows:
+            table.add_row(label, str(score))
+        console.print(table)
+
+
+@main.command()
+@click.argument("projection", required=False)
+@click.argument("entity", required=False)
+@_HOPS_OPTION
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The HTML file to write (with --all: the folder).",
+)
+@click.option("--all", "all_views", is_flag=True, help="Write every demo view and an index.html into the --out folder.")
+@click.option(
+    "--physics-limit",
+    type=click.IntRange(min=0),
+    default=500,
+    show_default=True,
+    help="Above this many nodes the layout is computed in Python and physics is off.",
+)
+@_DATASET_OPTION
+def view(
+    projection: str | None,
+    entity: str | None,
+    hops: int,
+    out: Path,
+    all_views: bool,
+    physics_limit: int,
+    dataset: Path,
+) -> None:
+    """Draw a projection as an interactive HTML page that works offline.
+
+    Search by label, untick a class to hide it, click a node for its details,
+    quote and source link.
+
+    \b
+    Example:
+        ipgraph view overview --out build/views/overview.html
+        ipgraph view --all --out build/views
+    """
+    if all_views:
+        paths = view_module.write_views(validate_module.load_dataset(dataset), out)
+        console.print(f"Wrote {len(paths)} files into {out}; open {out / 'index.html'} in a browser.", soft_wrap=True)
+        return
+    if projection is None:
+        raise UserError("give a PROJECTION (or --all)")
+    graph = _projection(dataset, projection, entity, hops)
+    title = f"ipgraph: {graph.graph.get('name') or projection}"
+    path = view_module.write_view(graph, out, title=title, physics_limit=physics_limit)
+    console.print(f"Wrote {path}: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges.", soft_wrap=True)
+
+
+# ---------------------------------------------------------------------------
+# link: reconcile, accept, enrich (ipgraph.link; reaches the network only here)
+# ---------------------------------------------------------------------------
+
+DEFAULT_CACHE = Path("build/cache/sparql")
+
+
+@main.group()
+def link() -> None:
+    """Link the graph to Wikidata: propose links, accept them, fetch facts.
+
+    Curated links live in data/mappings/*.sssom.tsv (SSSOM) and become the
+    links graph at build time. These commands query a SPARQL endpoint (the
+    Wikidata Query Service unless --endpoint says otherwise): nothing else
+    in ipgraph reaches the network.
+
+    \b
+    Example:
+        ipgraph link reconcile --type region
+        ipgraph link accept region:jilin
+        ipgraph build && ipgraph link enrich
+    """
+
+
+def _client(endpoint: str, timeout: float, retries: int, no_cache: bool):
+    from ipgraph import link as link_module
+
+    cache = None if no_cache else DEFAULT_CACHE
+    return link_module.SparqlClient(endpoint, timeout=timeout, retries=retries, cache_dir=cache)
+
+
+def _endpoint_options(function):
+    from ipgraph.link import WIKIDATA
+
+    for option in reversed(
+        [
+            click.option("--endpoint", default=WIKIDATA, show_default=True, help="SPARQL endpoint (query URL)."),
+            click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds per request."),
+            click.option("--retries", type=int, default=3, show_default=True, help="Retries on timeout, 429 or 5xx."),
+            click.option("--no-cache", is_flag=True, help="Ignore and do not fill build/cache/sparql/."),
+            click.option(
+                "--dataset",
+                type=click.Path(path_type=Path),
+                default=DEFAULT_DATASET,
+                show_default=True,
+                help="The built dataset.",
+            ),
+        ]
+    ):
+        function = option(function)
+    return function
+
+
+@link.command()
+@_endpoint_options
+@click.option(
+    "--type", "entity_type", type=click.Choice(["region", "city", "agency"]), default="region", show_default=True
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="SSSOM file for the candidates [default: data/mappings/proposed/wikidata-TYPE.sssom.tsv].",
+)
+@click.option("--all", "relink", is_flag=True, help="Also entities already linked (prints precision and recall).")
+@click.option(
+    "--mappings",
+    type=click.Path(path_type=Path),
+    default=Path("data/mappings"),
+    show_default=True,
+    help="Folder of the curated SSSOM files.",
+)
+def reconcile(
+    endpoint: str,
+    timeout: float,
+    retries: int,
+    no_cache: bool,
+    dataset: Path,
+    entity_type: str,
+    out: Path | None,
+    relink: bool,
+    mappings: Path,
+) -> None:
+    """Propose Wikidata items for entities without a link, by label and type.
+
+    Writes the candidates, scored, to a SSSOM file for review; nothing enters
+    the graph until 'ipgraph link accept'.
+
+    \b
+    Example:
+        ipgraph link reconcile --type region --endpoint http://127.0.0.1:7878/query
+    """
+    from ipgraph import link as link_module
+
+    client = _client(endpoint, timeout, retries, no_cache)
+    candidates = link_module.reconcile(dataset, entity_type, client, mappings_dir=mappings, relink=relink)
+    out = out or mappings / "proposed" / f"wikidata-{entity_type}.sssom.tsv"
+    path = link_module.write_candidates(out, candidates, endpoint)
+    table = Table("subject", "candidate", "label", "confidence", title="Candidates", title_justify="left")
+    for candidate in candidates:
+        table.add_row(candidate.subject.n3(), candidate.item.n3(), candidate.item_label, str(candidate.confidence))
+    console.print(table)
+    console.print(f"Wrote {len(candidates)} candidates to {path} for review.", soft_wrap=True)
+    if relink:
+        gold = link_module.mapping_gold(mappings, entity_type)
+        precision, recall = link_module.evaluate(candidates, gold)
+        console.print(f"Against {len(gold)} curated links: precision {precision:.2f}, recall {recall:.2f}.")
+
+
+@link.command()
+@click.argument("subjects", nargs=-1)
+@click.option("--all", "all_top", is_flag=True, help="Accept the best candidate of every subject.")
+@click.option(
+    "--proposed",
+    type=click.Path(path_type=Path),
+    default=Path("data/mappings/proposed/wikidata-region.sssom.tsv"),
+    show_default=True,
+    help="The SSSOM file of candidates.",
+)
+@click.option(
+    "--into",
+    type=click.Path(path_type=Path),
+    default=Path("data/mappings/wikidata.sssom.tsv"),
+    show_default=True,
+    help="The curated SSSOM file to add them to.",
+)
+@click.option("--min-confidence", type=float, default=0.0, show_default=True, help="Skip candidates scoring less.")
+@click.option("--reviewer", default="", help="Your name, recorded as reviewer_label.")
+def accept(
+    subjects: tuple[str, ...], all_top: bool, proposed: Path, into: Path, min_confidence: float, reviewer: str
+) -> None:
+    """Accept reviewed candidates: move the best one of each SUBJECT (a CURIE
+    such as region:jilin) into the curated mappings. Rebuild to see them.
+
+    \b
+    Example:
+        ipgraph link accept region:jilin --reviewer "A. Curator"
+    """
+    from decimal import Decimal
+
+    from ipgraph import link as link_module
+
+    if not subjects and not all_top:
+        raise UserError("give one or more SUBJECTS (e.g. region:jilin), or --all")
+    accepted = link_module.accept(
+        proposed, into, subjects, all_top=all_top, min_confidence=Decimal(str(min_confidence)), reviewer=reviewer
+    )
+    for row in accepted:
+        console.print(f"{row['subject_id']} owl:sameAs {row['object_id']} ({row['object_label']})", soft_wrap=True)
+    console.print(f"Accepted {len(accepted)} into {into}; run 'ipgraph build' to add them to the graph.")
+
+
+@link.command()
+@_endpoint_options
+@click.option(
+    "--out-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of the enrichment files [default: enrichment/ beside the dataset].",
+)
+def enrich(endpoint: str, timeout: float, retries: int, no_cache: bool, dataset: Path, out_dir: Path | None) -> None:
+    """Fetch facts about linked entities into a named graph per endpoint.
+
+    Places: division code (P442), ISO 3166-2 (P300), coordinates (P625),
+    capital (P36), latest population with its date (P1082, P585); agencies:
+    website (P856), parent organisation (P749). Written, with provenance, to
+    build/enrichment/<endpoint>.trig, replacing the previous one; loaders
+    include it beside the dataset.
+
+    \b
+    Example:
+        ipgraph link enrich --endpoint http://127.0.0.1:7878/query
+    """
+    from ipgraph import link as link_module
+
+    client = _client(endpoint, timeout, retries, no_cache)
+    result = link_module.enrich(dataset, client, out_dir=out_dir)
+    console.print(
+        f"Wrote {result.path}: {result.triples} triples about {result.items} items "
+        f"in {result.graph.n3()} ({result.requests} requests).",
+        soft_wrap=True,
+    )
+
+
+# --- ipgraph query (issue 4) ---
+
+
+def _params(values: tuple[str, ...]) -> dict[str, str]:
+    params = {}
+    for value in values:
+        name, equals, text = value.partition("=")
+        if not equals or not name.strip():
+            raise UserError(f"--param expects NAME=VALUE, not {value!r}")
+        params[name.strip()] = text
+    return params
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE", help="A query parameter (repeatable).")
+@click.option(
+    "--format", "output", type=click.Choice(["table", "csv", "tsv", "json", "xml", "ttl"]), default="table",
+    show_default=True, help="table for people; csv/tsv/json/xml are W3C SPARQL results; ttl for CONSTRUCT.",
+)
+@click.option("--store", type=click.Choice(["memory", "oxigraph"]), default="memory", show_default=True,
+              help="memory (rdflib) for small graphs, oxigraph for large ones.")
+@click.option("--store-path", type=click.Path(path_type=Path), help="Keep the Oxigraph store on disk in this folder.")
+@click.option("--dataset", type=click.Path(path_type=Path), default=DEFAULT_DATASET, show_default=True,
+              help="The dataset to load.")
+@click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds before the query is stopped.")
+@click.option("--limit", type=int, default=10_000, show_default=True, help="Rows kept; the rest is cut.")
+@click.option("--allow-service", "allow_services", multiple=True, metavar="IRI",
+              help="A SPARQL endpoint that SERVICE may call (repeatable); none by default.")
+@click.option("--list", "list_queries", is_flag=True, help="List the named queries and their questions.")
+def query(name, params, output, store, store_path, dataset, timeout, limit, allow_services, list_queries) -> None:
+    """Ask the graph a question: a named query (queries/NAME.rq), a FILE.rq, or - for stdin.
+
+    Parameters are bound as RDF terms (an IRI, a prefixed name such as
+    region:jilin, or a label), never pasted into the query text. Update,
+    FROM and SERVICE (unless allowed) are refused.
+
+    \b
+    Examples:
+        ipgraph query --list
+        ipgraph query growth
+        ipgraph query regions-by-industry --param industry=robotics --format csv
+        ipgraph query my.rq --store oxigraph --store-path build/oxigraph
+    """
+    from ipgraph import query as query_module
+
+    if list_queries:
+        for named in query_module.list_named():
+            params_text = " ".join(
+                f"{p.name}={p.kind}" if p.required else f"[{p.name}={p.kind}]" for p in named.params
+            )
+            console.print(f"{named.name}  {params_text}".rstrip(), markup=False, soft_wrap=True)
+            console.print(f"    {named.question}", markup=False, soft_wrap=True)
+        return
+    if not name:
+        raise UserError("name a query (ipgraph query --list shows them), a FILE.rq, or - for stdin")
+    if name == "-":
+        text = sys.stdin.read()
+    elif name.endswith(".rq") or "/" in name:
+        text = query_module.NamedQuery.from_file(name)
+    else:
+        text = query_module.load_named(name)
+    graph = query_module.open_graph(
+        dataset, store, store_path=store_path, timeout=timeout if timeout > 0 else None,
+        limit=limit if limit > 0 else None, allow_services=allow_services,
+    )
+    result = graph.query(text, **_params(params))
+    click.echo(query_module.format_result(result, output), nl=False)
+    if result.truncated:
+        errors.print(f"Note: only the first {limit} rows are shown (raise --limit).", markup=False)
+
+
+# ---------------------------------------------------------------------------
+# serve: SPARQL endpoint, query UI and linked-data pages (ipgraph.serve)
+# ---------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (only this machine by default).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
+@click.option("--dataset", type=click.Path(path_type=Path), default=DEFAULT_DATASET, show_default=True,
+              help="The dataset to serve.")
+@click.option("--store", type=click.Choice(["memory", "oxigraph"]), default="oxigraph", show_default=True,
+              help="oxigraph (fast, optionally on disk) or memory (rdflib).")
+@click.option("--store-path", type=click.Path(path_type=Path),
+              help="Keep the Oxigraph store on disk in this folder; a restart on an unchanged dataset skips loading.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              help="Seconds before a query is stopped.")
+@click.option("--max-rows", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="Rows (or triples) a query returns at most.")
+@click.option("--workers", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Queries that run at once; more wait.")
+@click.option("--allow-service", "allow_services", multiple=True, metavar="IRI",
+              help="A SPARQL endpoint that SERVICE may call (repeatable); none by default.")
+@click.option("--views", type=click.Path(path_type=Path), default=Path("build/views"), show_default=True,
+              help="Folder of HTML views (ipgraph view --all) linked from the home page.")
+@click.option("--get", "get_path", metavar="PATH", help="Make one request to PATH in-process, print it and exit.")
+@click.option("--accept", metavar="MEDIA-TYPE", help="With --get: the Accept header to send.")
+def serve(host, port, dataset, store, store_path, timeout, max_rows, workers, allow_services, views, get_path,
+          accept) -> None:
+    """Serve the graph: a SPARQL 1.1 endpoint (/sparql), a query page
+    (/query), and a page for every resource (/id/...), as HTML, Turtle or
+    JSON-LD by Accept.
+
+    Read-only: updates, LOAD, FROM and SERVICE (unless allowed) are refused;
+    every query is stopped after --timeout seconds and cut at --max-rows.
+
+    \b
+    Examples:
+        ipgraph serve
+        ipgraph serve --store oxigraph --store-path build/oxigraph --port 8080
+        ipgraph serve --get /id/region/jilin.ttl
+        ipgraph serve --get "/sparql?query=ASK%20%7B%7D"
+    """
+    import logging
+
+    from ipgraph import serve as serve_module
+
+    config = serve_module.ServeConfig(
+        timeout=timeout, max_rows=max_rows, workers=workers, allow_services=tuple(allow_services), views=views
+    )
+    app = serve_module.open_app(dataset, store, store_path, config)
+    if get_path is not None:
+        status, _, body = serve_module.get(app, get_path, accept)
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+        if status >= 400:
+            sys.exit(1)
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    console.print(f"Serving {dataset} ({store} store) at http://{host}:{port}/ — SPARQL endpoint "
+                  f"http://{host}:{port}/sparql; Ctrl-C stops.", markup=False, soft_wrap=True)
+    serve_module.serve(app, host, port)

@@ -12,9 +12,16 @@ __all__ = [
     "ExportError",
     "FactsError",
     "IpgraphError",
+    "LinkError",
+    "MappingError",
+    "ProjectionError",
+    "QueryError",
+    "QueryTimeout",
     "QuoteError",
     "SourceError",
+    "StoreError",
     "ValidationError",
+    "ViewError",
 ]
 
 
@@ -76,3 +83,35 @@ class ValidationError(IpgraphError):
 
 class ExportError(IpgraphError):
     """An export was asked in an unknown format or from a missing dataset."""
+
+
+class MappingError(FactsError):
+    """A SSSOM mapping file is malformed: a bad CURIE, an unknown subject, a
+    repeated identity link (file, row line and column name)."""
+
+
+class LinkError(IpgraphError):
+    """Reconciliation or enrichment against an external SPARQL endpoint failed:
+    unreachable, timed out, refused (HTTP 429/5xx) or answered nonsense."""
+
+
+class ProjectionError(IpgraphError):
+    """A projection, entity or output format that does not exist, or an unwritable output."""
+
+
+class ViewError(IpgraphError):
+    """A view cannot be drawn or written."""
+
+
+class StoreError(IpgraphError):
+    """A store cannot be opened or loaded: unknown kind, missing or broken file."""
+
+
+class QueryError(IpgraphError):
+    """A query cannot run: a syntax error (line and column), an unknown named
+    query, a missing or bad parameter, or a refused operation (Update,
+    FROM, SERVICE to an endpoint not allowed)."""
+
+
+class QueryTimeout(QueryError):
+    """A query ran longer than its timeout and was stopped."""

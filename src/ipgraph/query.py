@@ -1,0 +1,391 @@
+"""Ask the graph questions in SPARQL: named queries (``queries/*.rq``),
+parameters bound as RDF terms, results as rows, tables or W3C result formats.
+
+A named query is a file ``queries/NAME.rq`` that opens with comments::
+
+    # Question: Which regions target a given industry, including narrower ones?
+    # @param industry iri required  The industry, e.g. industry:robotics
+    # @param lang string default=zh  A language tag
+
+A parameter is ``iri`` (an IRI, a prefixed name such as ``region:jilin``, or
+a label that names exactly one entity), ``string``, ``integer``, ``decimal``
+or ``date``; it is bound to the variable of the same name as an RDF term,
+never pasted into the query text. An optional parameter left out leaves its
+variable free.
+
+Example:
+    >>> from ipgraph.query import open_graph
+    >>> graph = open_graph("build/ipgraph.trig")                          # doctest: +SKIP
+    >>> rows = graph.query_named("measures", region="region:jilin")       # doctest: +SKIP
+    >>> rows.records()[0]["measureLabel"]                                 # doctest: +SKIP
+    'Jilin IP-favoured industrial zones'
+    >>> rows.to_dataframe()                                               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from ipgraph.errors import QueryError
+from ipgraph.namespaces import PREFIXES
+from ipgraph.store import DEFAULT_LIMIT, DEFAULT_TIMEOUT, Result, Store, execute, open_store
+
+__all__ = [
+    "FORMATS",
+    "QUERIES_DIR",
+    "Graph",
+    "NamedQuery",
+    "Param",
+    "format_result",
+    "list_named",
+    "load_named",
+    "open_graph",
+    "shorten",
+]
+
+#: The folder of named queries: ``queries/`` at the top of the project.
+QUERIES_DIR = Path(__file__).resolve().parents[2] / "queries"
+#: Output formats of ``ipgraph query``.
+FORMATS = ("table", "csv", "tsv", "json", "xml", "ttl")
+_KINDS = ("iri", "string", "integer", "decimal", "date")
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_PARAM = re.compile(r"#\s*@param\s+(\w+)\s+(\w+)\s+(required|optional|default=\S+)\s*(.*)")
+
+
+@dataclass(frozen=True)
+class Param:
+    """A parameter of a named query: the variable it binds and its kind."""
+
+    name: str
+    kind: str
+    required: bool = False
+    default: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    """A query file and what its header comments say about it."""
+
+    name: str
+    path: Path
+    text: str
+    question: str
+    params: tuple[Param, ...] = field(default_factory=tuple)
+    #: whether the header declares its parameters (``@param`` or
+    #: ``# Parameters: none``); if not, any parameter may be given.
+    declared: bool = False
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> NamedQuery:
+        """Read a ``.rq`` file and its header (``# Question:``, ``# @param``)."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise QueryError(f"cannot read the query file: {error.strerror}", path=path) from None
+        question, params, declared = "", [], False
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.startswith("#"):
+                break
+            if line.startswith("# Question:"):
+                question = line.removeprefix("# Question:").strip()
+            elif line.lower().startswith("# parameters: none"):
+                declared = True
+            elif "@param" in line:
+                match = _PARAM.match(line)
+                if match is None or match[2] not in _KINDS:
+                    raise QueryError(
+                        f"bad @param line; expected '# @param NAME {'|'.join(_KINDS)} required|optional|default=VALUE'",
+                        path=path,
+                        line=number,
+                    )
+                name, kind, need, description = match.groups()
+                default = need.removeprefix("default=") if need.startswith("default=") else None
+                params.append(Param(name, kind, need == "required", default, description.strip()))
+        return cls(path.stem, path, text, question, tuple(params), declared or bool(params))
+
+
+def list_named(folder: str | Path | None = None) -> list[NamedQuery]:
+    """Every named query in ``folder`` (default :data:`QUERIES_DIR`), by name."""
+    folder = Path(folder) if folder is not None else QUERIES_DIR
+    return [NamedQuery.from_file(path) for path in sorted(folder.glob("*.rq"))]
+
+
+def load_named(name: str, folder: str | Path | None = None) -> NamedQuery:
+    """The named query ``name``.
+
+    Raises:
+        QueryError: no such query (the message lists the names there are).
+    """
+    folder = Path(folder) if folder is not None else QUERIES_DIR
+    path = folder / f"{name}.rq"
+    if not re.fullmatch(r"[\w.-]+", name) or not path.is_file():
+        names = ", ".join(query.name for query in list_named(folder)) or "(none)"
+        raise QueryError(f"unknown named query {name!r}; the named queries are: {names}")
+    return NamedQuery.from_file(path)
+
+
+# ---------------------------------------------------------------------------
+# The graph: a store plus the settings every query runs with
+# ---------------------------------------------------------------------------
+
+
+class Graph:
+    """A loaded dataset to ask questions of; see :func:`open_graph`."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        limit: int | None = DEFAULT_LIMIT,
+        allow_services: tuple[str, ...] | list[str] = (),
+        queries: str | Path | None = None,
+    ) -> None:
+        self.store = store
+        self.timeout = timeout
+        self.limit = limit
+        self.allow_services = tuple(allow_services)
+        self.queries = Path(queries) if queries is not None else QUERIES_DIR
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def named_queries(self) -> list[NamedQuery]:
+        """The named queries this graph knows."""
+        return list_named(self.queries)
+
+    def query(
+        self, query: str | NamedQuery, *, timeout: float | None = ..., limit: int | None = ..., **params
+    ) -> Result:
+        """Run SPARQL text or a :class:`NamedQuery`, binding ``params`` by name.
+
+        Parameter values may be strings (``"region:jilin"``, ``"Jilin"``) or
+        RDF terms; for a named query they are checked against its ``@param``
+        declarations.
+
+        Raises:
+            QueryError: syntax error, unknown or missing parameter, refused query.
+            QueryTimeout: the query ran past ``timeout`` seconds.
+        """
+        named = query if isinstance(query, NamedQuery) else None
+        text = named.text if named else query
+        bindings = self._bind(named, params)
+        return execute(
+            self.store,
+            text,
+            bindings,
+            timeout=self.timeout if timeout is ... else timeout,
+            limit=self.limit if limit is ... else limit,
+            allow_services=self.allow_services,
+        )
+
+    def query_named(self, name: str, *, timeout: float | None = ..., limit: int | None = ..., **params) -> Result:
+        """Run the named query ``name`` (``queries/NAME.rq``) with ``params``."""
+        return self.query(load_named(name, self.queries), timeout=timeout, limit=limit, **params)
+
+    def _bind(self, named: NamedQuery | None, params: dict) -> dict:
+        declared = {param.name: param for param in named.params} if named else {}
+        if named and named.declared:
+            unknown = sorted(set(params) - set(declared))
+            if unknown:
+                known = ", ".join(declared) or "none"
+                raise QueryError(
+                    f"unknown parameter {', '.join(unknown)} for query {named.name!r}; its parameters: {known}"
+                )
+            for param in named.params:
+                if params.get(param.name) is None and param.default is not None:
+                    params[param.name] = param.default
+                if param.required and params.get(param.name) is None:
+                    raise QueryError(
+                        f"query {named.name!r} needs the parameter {param.name!r} ({param.kind}): "
+                        f"{param.description or 'no description'} (--param {param.name}=VALUE)"
+                    )
+        bindings = {}
+        for name, value in params.items():
+            if value is None:
+                continue
+            param = declared.get(name) or Param(name, "iri" if _looks_like_iri(value) else "string")
+            bindings[name] = self._term(param, value)
+        return bindings
+
+    def _term(self, param: Param, value) -> ox.NamedNode | ox.Literal:
+        if isinstance(value, ox.NamedNode | ox.Literal):
+            return value
+        text = str(value)
+        if param.kind == "iri":
+            return self._resolve(param.name, text)
+        if param.kind == "string":
+            return ox.Literal(text)
+        checks = {"integer": r"[+-]?\d+", "decimal": r"[+-]?(\d+(\.\d*)?|\.\d+)", "date": r"\d{4}-\d{2}-\d{2}"}
+        if not re.fullmatch(checks[param.kind], text):
+            raise QueryError(f"parameter {param.name!r} must be an xsd:{param.kind}, not {text!r}")
+        return ox.Literal(text, datatype=ox.NamedNode(_XSD + param.kind))
+
+    def _resolve(self, name: str, text: str) -> ox.NamedNode:
+        """An IRI, a prefixed name, or the one entity with this label."""
+        iri = _expand(text)
+        if iri is not None:
+            return ox.NamedNode(iri)
+        found = execute(
+            self.store,
+            _LABEL_LOOKUP,
+            {"name": ox.Literal(text)},
+            timeout=self.timeout,
+            limit=20,
+        )
+        entities = sorted({row[0].value for row in found.rows})
+        if not entities:
+            raise QueryError(f"parameter {name!r}: no entity has the label {text!r} (give an IRI or region:…)")
+        if len(entities) > 1:
+            shown = ", ".join(shorten(ox.NamedNode(iri)) for iri in entities)
+            raise QueryError(f"parameter {name!r}: the label {text!r} names several entities: {shown}")
+        return ox.NamedNode(entities[0])
+
+
+_LABEL_LOOKUP = """
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX schema: <https://schema.org/>
+SELECT DISTINCT ?entity ?name WHERE {
+  ?entity rdfs:label|skos:prefLabel|skos:altLabel|schema:headline ?label .
+  FILTER(isIRI(?entity) && LCASE(STR(?label)) = LCASE(STR(?name)))
+}"""
+
+
+def _looks_like_iri(value) -> bool:
+    return isinstance(value, ox.NamedNode) or (isinstance(value, str) and _expand(value) is not None)
+
+
+def _expand(text: str) -> str | None:
+    if text.startswith("<") and text.endswith(">"):
+        return text[1:-1]
+    if re.match(r"(https?|urn|mailto|file):", text) and " " not in text:
+        return text
+    prefix, colon, local = text.partition(":")
+    if colon and prefix in PREFIXES and re.fullmatch(r"[\w.%/-]*", local):
+        return PREFIXES[prefix] + local
+    return None
+
+
+def open_graph(
+    dataset: str | Path = "build/ipgraph.trig",
+    store: str = "memory",
+    *,
+    store_path: str | Path | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    limit: int | None = DEFAULT_LIMIT,
+    allow_services: tuple[str, ...] | list[str] = (),
+    queries: str | Path | None = None,
+) -> Graph:
+    """Load ``dataset`` into a store and return a :class:`Graph` to query.
+
+    Parameters:
+        dataset: the TriG file written by ``ipgraph build`` (or .nq/.ttl/.nt).
+        store: ``"memory"`` (rdflib, default) or ``"oxigraph"``.
+        store_path: a folder for a persistent Oxigraph store.
+        timeout: seconds a query may run (``None``: no limit, no child process).
+        limit: rows a query may return (``None``: all).
+        allow_services: SPARQL endpoints that ``SERVICE`` may call.
+        queries: the folder of named queries (default ``queries/``).
+    """
+    return Graph(
+        open_store(dataset, store, store_path),
+        timeout=timeout,
+        limit=limit,
+        allow_services=allow_services,
+        queries=queries,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Output
+# ---------------------------------------------------------------------------
+
+_NAMESPACES = sorted(PREFIXES.items(), key=lambda item: -len(item[1]))
+
+
+def shorten(term) -> str:
+    """A term as people read it: a prefixed name where a prefix fits, a
+    literal's text, an empty string for unbound.
+
+    Example:
+        >>> shorten(ox.NamedNode("https://w3id.org/ipgraph/id/region/jilin"))
+        'region:jilin'
+    """
+    if term is None:
+        return ""
+    if isinstance(term, ox.NamedNode):
+        for prefix, iri in _NAMESPACES:
+            local = term.value[len(iri) :]
+            if term.value.startswith(iri) and re.fullmatch(r"[\w.-]*", local):
+                return f"{prefix}:{local}"
+        return f"<{term.value}>"
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    return term.value
+
+
+def _solutions_tsv(result: Result) -> bytes:
+    lines = ["\t".join(f"?{name}" for name in result.variables)]
+    lines += ["\t".join("" if term is None else str(term) for term in row) for row in result.rows]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def format_result(result: Result, output: str) -> str:
+    """Render a result: ``table`` (plain columns for a terminal), ``csv``,
+    ``tsv``, ``json``, ``xml`` (W3C SPARQL 1.1 results formats, written by
+    Oxigraph) or, for CONSTRUCT/DESCRIBE, ``ttl`` (also ``xml`` = RDF/XML).
+
+    Raises:
+        QueryError: a format that does not fit the kind of result.
+    """
+    if output not in FORMATS:
+        raise QueryError(f"unknown format {output!r}; expected one of {', '.join(FORMATS)}")
+    if result.kind == "graph":
+        if output == "table":
+            rows = [(shorten(t.subject), shorten(t.predicate), shorten(t.object)) for t in result.triples]
+            return _table(["subject", "predicate", "object"], rows)
+        rdf = {"ttl": ox.RdfFormat.TURTLE, "xml": ox.RdfFormat.RDF_XML}.get(output)
+        if rdf is None:
+            raise QueryError(f"a CONSTRUCT or DESCRIBE query gives RDF: use --format ttl or xml, not {output}")
+        prefixes = PREFIXES if rdf == ox.RdfFormat.TURTLE else None
+        return ox.serialize(result.triples, format=rdf, prefixes=prefixes).decode("utf-8")
+    if output == "ttl":
+        raise QueryError("--format ttl is for CONSTRUCT and DESCRIBE queries; use table, csv, tsv, json or xml")
+    if result.kind == "ask":
+        if output in ("table", "csv", "tsv"):
+            return "true\n" if result.boolean else "false\n"
+        payload = b'{"head":{},"boolean":%s}' % (b"true" if result.boolean else b"false")
+        solutions = ox.parse_query_results(payload, ox.QueryResultsFormat.JSON)
+    else:
+        if output == "table":
+            return _table(result.variables, [[shorten(term) for term in row] for row in result.rows])
+        solutions = ox.parse_query_results(_solutions_tsv(result), ox.QueryResultsFormat.TSV)
+    results_format = {
+        "csv": ox.QueryResultsFormat.CSV,
+        "tsv": ox.QueryResultsFormat.TSV,
+        "json": ox.QueryResultsFormat.JSON,
+        "xml": ox.QueryResultsFormat.XML,
+    }[output]
+    return solutions.serialize(format=results_format).decode("utf-8")
+
+
+def _table(header: list[str], rows: list) -> str:
+    """Columns separated by two spaces, cells cut at 60 characters, one line each."""
+
+    def cell(text: str) -> str:
+        text = " ".join(text.split())
+        return text if len(text) <= 60 else text[:59] + "…"
+
+    cells = [[cell(text) for text in row] for row in rows]
+    widths = [max([len(name)] + [len(row[i]) for row in cells]) for i, name in enumerate(header)]
+    lines = ["  ".join(name.ljust(width) for name, width in zip(header, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * width for width in widths))
+    lines += ["  ".join(text.ljust(width) for text, width in zip(row, widths, strict=True)).rstrip() for row in cells]
+    return "\n".join(lines) + f"\n({len(rows)} row{'s' if len(rows) != 1 else ''})\n"

@@ -1,0 +1,212 @@
+"""``ipgraph serve``'s pages in headless Chromium (Debian's /usr/bin/chromium,
+driven by Playwright): an entity page renders and its links work, the query
+page runs a named query with the vendored YASGUI, and hostile labels, quotes,
+IRIs and query descriptions show as text without running.
+
+Every request of the browser that is not for the server on 127.0.0.1 is
+blocked and recorded; the tests check there is none. Outside CI a missing
+Chromium or Playwright skips these tests; in CI (CI=true) it fails them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ipgraph.store import open_store
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+CHROMIUM = Path(os.environ.get("IPGRAPH_CHROMIUM", "/usr/bin/chromium"))
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-default-apps"]  # fmt: skip
+XSS_IMG = "<img src=x onerror=alert(1)>"
+XSS_SCRIPT = "</script><script>alert(1)</script>"
+HOSTILE = f"""
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix ipg: <https://w3id.org/ipgraph/ontology#> .
+@prefix oa: <http://www.w3.org/ns/oa#> .
+@prefix schema: <https://schema.org/> .
+@prefix region: <https://w3id.org/ipgraph/id/region/> .
+@prefix ev: <https://w3id.org/ipgraph/id/evidence/evil/> .
+
+<https://w3id.org/ipgraph/id/graph/evil> {{
+  region:evil a ipg:Province, <https://w3id.org/ontology#Evil> ;
+    rdfs:label "{XSS_IMG}"@en ;
+    skos:altLabel "{XSS_SCRIPT}" ;
+    rdfs:seeAlso <javascript:alert(1)> ;
+    schema:containedInPlace region:neighbour ;
+    ipg:evidence ev:quote .
+  region:neighbour a ipg:Province ; rdfs:label "{XSS_SCRIPT}"@en .
+  ev:quote a oa:Annotation ; oa:hasTarget ev:target .
+  ev:target oa:hasSource <https://w3id.org/ipgraph/id/source/evil> ; oa:hasSelector ev:selector .
+  ev:selector a oa:TextQuoteSelector ; oa:exact "{XSS_IMG}" ; oa:prefix "{XSS_SCRIPT}" ; oa:suffix "ok" .
+  <https://w3id.org/ipgraph/id/source/evil> schema:headline "{XSS_IMG}" ; schema:url <javascript:alert(2)> .
+  <https://w3id.org/ontology#Evil> rdfs:label "{XSS_IMG}"@en .
+}}
+"""
+
+
+def _unavailable(reason: str):
+    if os.environ.get("CI"):
+        pytest.fail(f"browser tests need {reason} in CI", pytrace=False)
+    pytest.skip(f"{reason} not available")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists() and not shutil.which("chromium"):
+        _unavailable(f"Chromium ({CHROMIUM})")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package")
+    executable = str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def seed_site(live_server, built) -> str:
+    return live_server(open_store(built, "oxigraph"))
+
+
+@pytest.fixture(scope="module")
+def hostile_site(live_server, tmp_path_factory) -> str:
+    folder = tmp_path_factory.mktemp("hostile")
+    (folder / "data.trig").write_text(HOSTILE, encoding="utf-8")
+    queries = folder / "queries"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "queries" / "serve", queries / "serve")
+    (queries / "evil.rq").write_text(
+        f"# Question: {XSS_SCRIPT} {XSS_IMG}?\n# Parameters: none.\nSELECT ?s WHERE {{ ?s ?p ?o }} LIMIT 3\n",
+        encoding="utf-8",
+    )
+    return live_server(open_store(folder / "data.trig", "oxigraph"), queries=queries)
+
+
+class Visit:
+    """A page in a fresh context: requests off 127.0.0.1 blocked and recorded, errors and dialogs recorded."""
+
+    def __init__(self, browser, url: str) -> None:
+        self.blocked: list[str] = []
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.context = browser.new_context(viewport={"width": 1300, "height": 900})
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.on("dialog", self._dialog)
+        self.response = self.page.goto(url)
+
+    def _route(self, route) -> None:
+        if route.request.url.startswith("http://127.0.0.1:"):
+            route.continue_()
+        else:
+            self.blocked.append(route.request.url)
+            route.abort()
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def visit(browser):
+    opened = []
+
+    def open_page(url: str) -> Visit:
+        opened.append(Visit(browser, url))
+        return opened[-1]
+
+    yield open_page
+    for page in opened:
+        page.close()
+
+
+def test_entity_page_renders_and_its_links_work(seed_site, visit):
+    opened = visit(f"{seed_site}/id/region/jilin")
+    page = opened.page
+    assert opened.response.status == 200
+    assert page.url.endswith("/id/region/jilin.html")
+    assert page.text_content("h1") == "Jilin"
+    assert page.locator("#statements tbody tr").count() >= 5
+    assert "the northeastern provinces of Jilin" in page.text_content("mark")
+    nodes = page.locator("#neighbourhood a.node")
+    assert nodes.count() >= 4
+    assert page.locator("#neighbourhood a.node circle").first.bounding_box()["width"] > 0
+    # a node of the neighbourhood view opens that resource's page
+    page.locator("#neighbourhood a.node[href='/id/country/china'] circle").click()
+    page.wait_for_url("**/id/country/china.html")
+    assert page.text_content("h1") == "China"
+    # and a link of the statements table too
+    page.locator("#incoming a", has_text="Jilin").first.click()
+    page.wait_for_url("**/id/region/jilin.html")
+    assert opened.errors == []
+    assert opened.blocked == []
+    assert opened.dialogs == []
+
+
+def test_query_page_runs_a_named_query(seed_site, visit):
+    opened = visit(f"{seed_site}/query")
+    page = opened.page
+    page.wait_for_selector(".yasqe .CodeMirror")
+    page.select_option("#named-query", "regions")
+    page.wait_for_function("window.ipgraphYasgui.getTab().getQuery().includes('Which regions')")
+    page.click(".yasqe_queryButton")
+    page.wait_for_selector(".yasr table.dataTable tbody tr td", timeout=15_000)
+    assert page.locator(".yasr table.dataTable tbody tr").count() == 6
+    assert "Jilin" in page.text_content(".yasr table.dataTable")
+    # the graph's own IRIs in the results open their pages here
+    link = page.locator(".yasr a[href^='/id/region/jilin']").first
+    link.click()
+    page.wait_for_url("**/id/region/jilin.html")
+    assert opened.blocked == [], "the query page must not reach any other host"
+    assert opened.errors == []
+
+
+def test_hostile_data_is_shown_as_text(hostile_site, visit):
+    opened = visit(f"{hostile_site}/id/region/evil")
+    page = opened.page
+    assert opened.response.status == 200
+    assert page.text_content("h1") == XSS_IMG
+    assert page.locator("img").count() == 0
+    assert page.locator("script").count() == 0  # the entity page has no script at all
+    body = page.text_content("body")
+    assert XSS_SCRIPT in body and XSS_IMG in body
+    assert page.locator("a[href^='javascript']").count() == 0
+    assert "javascript:alert(1)" in body  # shown, not linked
+    assert XSS_IMG in page.text_content("mark")
+    assert XSS_SCRIPT in page.text_content("#neighbourhood")
+    page.wait_for_timeout(300)
+    assert opened.dialogs == []
+    assert opened.blocked == []
+
+
+@pytest.mark.parametrize("path", ["/", "/query", "/list?class=https%3A%2F%2Fw3id.org%2Fipgraph%2Fontology%23Province"])
+def test_hostile_labels_and_query_descriptions_are_inert_on_every_page(hostile_site, visit, path):
+    opened = visit(hostile_site + path)
+    page = opened.page
+    assert opened.response.status == 200
+    if path == "/query":
+        page.wait_for_selector(".yasqe .CodeMirror")
+        option = page.locator("#named-query option[value='evil']")
+        assert XSS_SCRIPT in option.text_content()
+        page.select_option("#named-query", "evil")
+        page.click(".yasqe_queryButton")
+        page.wait_for_selector(".yasr table.dataTable tbody tr td", timeout=15_000)
+    else:
+        assert XSS_IMG in page.text_content("body") or XSS_SCRIPT in page.text_content("body")
+        assert page.locator("img").count() == 0
+    page.wait_for_timeout(300)
+    assert opened.dialogs == []
+    assert opened.blocked == []
