@@ -498,7 +498,7 @@ def test_cli_serves_a_persistent_oxigraph_store_and_stops_gracefully(built, tmp_
                 try:
                     health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
                     break
-                except httpx.TransportError:
+                except httpx.HTTPError:
                     assert process.poll() is None, process.stderr.read()
                     time.sleep(0.1)
             else:
@@ -510,8 +510,8 @@ def test_cli_serves_a_persistent_oxigraph_store_and_stops_gracefully(built, tmp_
             process.send_signal(signal.SIGTERM)
             out, err = process.communicate(timeout=20)
         # uvicorn finishes the requests in flight, then re-raises the signal
-        assert process.returncode in (0, -signal.SIGTERM), err
-        assert "Application shutdown complete" in err
-        assert f"http://127.0.0.1:{port}/" in out
-        assert "ipgraph.serve" in err and "/sparql ask" in err  # the query log
+        assert process.returncode in (0, -signal.SIGTERM), (process.returncode, err)
+        assert "Application shutdown complete" in err, err
+        assert f"http://127.0.0.1:{port}/" in out, (out, err)
+        assert "ipgraph.serve" in err and "/sparql ask" in err, err  # the query log
         assert (store_path / "ipgraph-source.json").is_file(), f"run {run}: the store is kept on disk"

@@ -16,6 +16,7 @@ __all__ = [
     "MappingError",
     "ProjectionError",
     "QueryError",
+    "QueryRefused",
     "QueryTimeout",
     "QuoteError",
     "SourceError",
@@ -111,6 +112,11 @@ class QueryError(IpgraphError):
     """A query cannot run: a syntax error (line and column), an unknown named
     query, a missing or bad parameter, or a refused operation (Update,
     FROM, SERVICE to an endpoint not allowed)."""
+
+
+class QueryRefused(QueryError):
+    """A query asks for what ipgraph never runs: an update, FROM, LOAD, or
+    SERVICE to an endpoint that is not allowed."""
 
 
 class QueryTimeout(QueryError):

@@ -26,7 +26,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -39,7 +38,6 @@ from urllib.parse import parse_qsl
 import anyio
 import pyoxigraph as ox
 from jinja2 import Environment, PackageLoader, select_autoescape
-from rdflib import Dataset, URIRef
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -50,7 +48,7 @@ from starlette.staticfiles import StaticFiles
 
 from ipgraph import query as query_module
 from ipgraph import store as store_module
-from ipgraph.errors import IpgraphError, QueryError, QueryTimeout
+from ipgraph.errors import IpgraphError, QueryError, QueryRefused, QueryTimeout
 from ipgraph.namespaces import PREFIXES
 
 __all__ = ["HTTPProblem", "ServeConfig", "create_app", "get", "negotiate", "open_app", "read_operation", "serve"]
@@ -193,79 +191,6 @@ def write_graph(triples: list, rdf_format: str) -> bytes:
 # ---------------------------------------------------------------------------
 
 
-class _ProtocolView(store_module.Store):
-    """A store as a SPARQL Protocol request sees it: relative IRIs resolve
-    against the endpoint's IRI (the service-defined base), and a protocol
-    dataset, if given, replaces the default one: the ``default`` graphs merged
-    as the default graph, only the ``named`` graphs for ``GRAPH``; with only
-    one of the two lists given, the other is empty (SPARQL 1.1 Protocol 2.1.4).
-
-    It is evaluated by :func:`ipgraph.store.execute` like any store, so the
-    same checks, timeout and row limit apply. (A smaller change would be
-    ``base_iri``, ``default_graphs`` and ``named_graphs`` arguments of
-    ``execute`` itself.)
-    """
-
-    def __init__(self, inner: store_module.Store, default: list[str], named: list[str], base: str | None) -> None:
-        self.inner, self.default, self.named, self.base = inner, default, named, base
-        self.kind = inner.kind
-
-    def __len__(self) -> int:
-        return len(self.inner)
-
-    def _evaluate(self, query, bindings, out, limit) -> None:
-        if isinstance(self.inner, store_module.OxigraphStore):
-            dataset: dict[str, Any] = {"use_default_graph_as_union": True}
-            if self.default or self.named:
-                dataset = {
-                    "default_graph": [ox.NamedNode(iri) for iri in self.default],
-                    "named_graphs": [ox.NamedNode(iri) for iri in self.named],
-                }
-            result = self.inner.store.query(
-                query,
-                prefixes=PREFIXES,
-                base_iri=self.base,
-                substitutions={ox.Variable(name): term for name, term in bindings.items()},
-                **dataset,
-            )
-            if isinstance(result, ox.QueryBoolean):
-                out.write(b"json\n")
-                result.serialize(out, ox.QueryResultsFormat.JSON)
-            elif isinstance(result, ox.QueryTriples):
-                out.write(b"nt\n")
-                result.serialize(out, ox.RdfFormat.N_TRIPLES)
-            else:
-                out.write(b"tsv\n")
-                result.serialize(out, ox.QueryResultsFormat.TSV)
-            return
-        dataset = self._rdflib_dataset()
-        init = {name: store_module._to_rdflib(term) for name, term in bindings.items()}
-        result = dataset.query(query, initNs=PREFIXES, initBindings=init, base=self.base)
-        if limit is not None and result.type == "SELECT":
-            result.bindings = result.bindings[: limit + 1]
-        if result.type == "ASK":
-            out.write(b"json\n" + json.dumps({"head": {}, "boolean": bool(result.askAnswer)}).encode())
-        elif result.type in ("CONSTRUCT", "DESCRIBE"):
-            out.write(b"nt\n" + result.graph.serialize(format="nt", encoding="utf-8"))
-        else:
-            out.write(b"json\n")
-            result.serialize(out, format="json")
-
-    def _rdflib_dataset(self) -> Dataset:
-        source = self.inner.dataset
-        if not (self.default or self.named):
-            return source
-        view = Dataset(default_union=False)
-        for iri in self.default:
-            for triple in source.graph(URIRef(iri)):
-                view.default_graph.add(triple)
-        for iri in self.named:
-            target = view.graph(URIRef(iri))
-            for triple in source.graph(URIRef(iri)):
-                target.add(triple)
-        return view
-
-
 # ---------------------------------------------------------------------------
 # Errors: one function shapes every error response
 # ---------------------------------------------------------------------------
@@ -317,7 +242,7 @@ def error_response(request: Request, status: int, message: str, headers: dict[st
 def _problem_for(error: IpgraphError) -> HTTPProblem:
     if isinstance(error, QueryTimeout):
         return HTTPProblem(503, str(error))
-    if isinstance(error, QueryError) and "not allowed" in str(error):
+    if isinstance(error, QueryRefused):
         return HTTPProblem(403, str(error))
     if isinstance(error, QueryError):
         return HTTPProblem(400, str(error))
@@ -494,17 +419,15 @@ class Server:
         limit: int | None = None,
     ) -> store_module.Result:
         """Run ``query`` through :func:`ipgraph.store.execute` in a worker thread."""
-        store = self.store
-        if default_graphs or named_graphs or base is not None:
-            store = _ProtocolView(self.store, list(default_graphs or []), list(named_graphs or []), base)
         run = partial(
             store_module.execute,
-            store,
+            self.store,
             query,
             bindings,
             timeout=self.config.timeout,
             limit=self.config.max_rows if limit is None else limit,
             allow_services=self.config.allow_services,
+            dataset=store_module.QueryDataset(base, tuple(default_graphs or ()), tuple(named_graphs or ())),
         )
         try:
             return await anyio.to_thread.run_sync(run, limiter=self.limiter)

@@ -55,7 +55,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Dataset, Literal, URIRef
 from rdflib.exceptions import ParserError
 
-from ipgraph.errors import IpgraphError, QueryError, QueryTimeout, StoreError
+from ipgraph.errors import IpgraphError, QueryError, QueryRefused, QueryTimeout, StoreError
 from ipgraph.mappings import dataset_files
 from ipgraph.namespaces import PREFIXES
 
@@ -65,6 +65,7 @@ __all__ = [
     "STORES",
     "MemoryStore",
     "OxigraphStore",
+    "QueryDataset",
     "Result",
     "Store",
     "check_query",
@@ -191,6 +192,28 @@ def _graph_result(payload: bytes, limit: int | None) -> Result:
 # ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class QueryDataset:
+    """What a query sees, as a SPARQL 1.1 Protocol request can set it.
+
+    ``base`` resolves relative IRIs. With ``default_graphs`` or
+    ``named_graphs`` given, the default graph is the merge of the former and
+    ``GRAPH`` sees only the latter (an omitted list is empty, Protocol 2.1.4);
+    with neither, the default graph is the union of all named graphs.
+    """
+
+    base: str | None = None
+    default_graphs: tuple[str, ...] = ()
+    named_graphs: tuple[str, ...] = ()
+
+    @property
+    def restricted(self) -> bool:
+        return bool(self.default_graphs or self.named_graphs)
+
+
+UNION = QueryDataset()
+
+
 class Store(ABC):
     """A dataset loaded for querying. ``kind`` names it ("memory", "oxigraph")."""
 
@@ -198,7 +221,12 @@ class Store(ABC):
 
     @abstractmethod
     def _evaluate(
-        self, query: str, bindings: dict[str, ox.NamedNode | ox.Literal], out: BinaryIO, limit: int | None
+        self,
+        query: str,
+        bindings: dict[str, ox.NamedNode | ox.Literal],
+        out: BinaryIO,
+        limit: int | None,
+        dataset: QueryDataset = UNION,
     ) -> None:
         """Run ``query`` and write its results to ``out``: a first line naming
         the payload format (``tsv``, ``json``, ``nt``), then the payload.
@@ -233,9 +261,9 @@ class MemoryStore(Store):
     def __len__(self) -> int:
         return sum(1 for _ in self.dataset.quads((None, None, None, None)))
 
-    def _evaluate(self, query, bindings, out, limit) -> None:
+    def _evaluate(self, query, bindings, out, limit, dataset=UNION) -> None:
         init = {name: _to_rdflib(term) for name, term in bindings.items()}
-        result = self.dataset.query(query, initNs=PREFIXES, initBindings=init)
+        result = self._view(dataset).query(query, initNs=PREFIXES, initBindings=init, base=dataset.base)
         if limit is not None and result.type == "SELECT":
             result.bindings = result.bindings[: limit + 1]
         if result.type == "ASK":
@@ -245,6 +273,20 @@ class MemoryStore(Store):
         else:
             out.write(b"json\n")
             result.serialize(out, format="json")
+
+    def _view(self, dataset: QueryDataset) -> Dataset:
+        """The rdflib dataset a query sees: the union, or a protocol dataset copied out."""
+        if not dataset.restricted:
+            return self.dataset
+        view = Dataset(default_union=False)
+        for iri in dataset.default_graphs:
+            for triple in self.dataset.graph(URIRef(iri)):
+                view.default_graph.add(triple)
+        for iri in dataset.named_graphs:
+            target = view.graph(URIRef(iri))
+            for triple in self.dataset.graph(URIRef(iri)):
+                target.add(triple)
+        return view
 
 
 class OxigraphStore(Store):
@@ -292,12 +334,19 @@ class OxigraphStore(Store):
     def __len__(self) -> int:
         return len(self.store)
 
-    def _evaluate(self, query, bindings, out, limit) -> None:
+    def _evaluate(self, query, bindings, out, limit, dataset=UNION) -> None:
+        graphs: dict = {"use_default_graph_as_union": True}
+        if dataset.restricted:
+            graphs = {
+                "default_graph": [ox.NamedNode(iri) for iri in dataset.default_graphs],
+                "named_graphs": [ox.NamedNode(iri) for iri in dataset.named_graphs],
+            }
         result = self.store.query(
             query,
             prefixes=PREFIXES,
-            use_default_graph_as_union=True,
+            base_iri=dataset.base,
             substitutions={ox.Variable(name): term for name, term in bindings.items()},
+            **graphs,
         )
         if isinstance(result, ox.QueryBoolean):
             out.write(b"json\n")
@@ -400,7 +449,7 @@ def check_query(query: str, allow_services: tuple[str, ...] | list[str] = ()) ->
         >>> check_query("SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }")
         Traceback (most recent call last):
         ...
-        ipgraph.errors.QueryError: line 1, column 18: SERVICE <http://example.org/sparql> is not allowed ...
+        ipgraph.errors.QueryRefused: line 1, column 18: SERVICE <http://example.org/sparql> is not allowed ...
     """
     tokens = _tokens(query)
     prefixes = dict(PREFIXES)
@@ -416,13 +465,13 @@ def check_query(query: str, allow_services: tuple[str, ...] | list[str] = ()) ->
             first = False
             if word in _UPDATE_WORDS:
                 line, column = _position(query, offset)
-                raise QueryError(
+                raise QueryRefused(
                     f"line {line}, column {column}: SPARQL Update ({word}) is not allowed; "
                     "'ipgraph query' only reads the graph"
                 )
         if word == "FROM":
             line, column = _position(query, offset)
-            raise QueryError(
+            raise QueryRefused(
                 f"line {line}, column {column}: FROM and FROM NAMED are not allowed; the query runs on the "
                 "loaded dataset (use GRAPH <iri> { ... } to pick a named graph)"
             )
@@ -439,7 +488,7 @@ def check_query(query: str, allow_services: tuple[str, ...] | list[str] = ()) ->
             if endpoint not in allowed:
                 line, column = _position(query, offset)
                 hint = f"allowed: {', '.join(sorted(allowed))}" if allowed else "no endpoint is allowed"
-                raise QueryError(
+                raise QueryRefused(
                     f"line {line}, column {column}: SERVICE <{endpoint}> is not allowed ({hint}; "
                     "allow it with --allow-service)"
                 )
@@ -458,6 +507,7 @@ def execute(
     timeout: float | None = DEFAULT_TIMEOUT,
     limit: int | None = DEFAULT_LIMIT,
     allow_services: tuple[str, ...] | list[str] = (),
+    dataset: QueryDataset = UNION,
 ) -> Result:
     """Run a read-only SPARQL query on ``store`` safely.
 
@@ -470,9 +520,11 @@ def execute(
             process without a limit (for trusted queries and benchmarks).
         limit: rows or triples kept; more are cut and ``Result.truncated`` set.
         allow_services: SERVICE endpoints the query may call.
+        dataset: base IRI and protocol dataset (default: the union of all graphs).
 
     Raises:
-        QueryError: a syntax error (with line and column) or a refused query.
+        QueryError: a syntax error (with line and column).
+        QueryRefused: an update, FROM, or SERVICE to an endpoint not allowed.
         QueryTimeout: the query ran longer than ``timeout``.
     """
     check_query(query, allow_services)
@@ -481,12 +533,12 @@ def execute(
     if timeout is None or not hasattr(os, "fork"):
         buffer = io.BytesIO()
         try:
-            store._evaluate(query, bindings, buffer, limit)
+            store._evaluate(query, bindings, buffer, limit, dataset)
         except Exception as error:
             raise _query_error(error) from None
         payload = buffer.getvalue()
     else:
-        payload = _run_in_child(store, query, bindings, timeout, limit)
+        payload = _run_in_child(store, query, bindings, timeout, limit, dataset)
     result = _decode(payload, limit)
     result.seconds = time.perf_counter() - started
     return result
@@ -534,7 +586,9 @@ class _PipeWriter(io.RawIOBase):
         return len(data)
 
 
-def _run_in_child(store: Store, query: str, bindings: dict, timeout: float, limit: int | None) -> bytes:
+def _run_in_child(
+    store: Store, query: str, bindings: dict, timeout: float, limit: int | None, dataset: QueryDataset
+) -> bytes:
     data_read, data_write = os.pipe()
     error_read, error_write = os.pipe()
     pid = os.fork()
@@ -545,7 +599,7 @@ def _run_in_child(store: Store, query: str, bindings: dict, timeout: float, limi
             os.close(error_read)
             signal.signal(signal.SIGPIPE, signal.SIG_DFL)
             with io.BufferedWriter(_PipeWriter(data_write), buffer_size=1 << 16) as out:
-                store._evaluate(query, bindings, out, limit)
+                store._evaluate(query, bindings, out, limit, dataset)
         except BaseException as error:
             status = 1
             try:
