@@ -79,7 +79,7 @@ class Opened:
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.on("dialog", self._dialog)
         self.page.goto(self.url)
-        self.page.wait_for_function("document.body.dataset.ready === 'true'", timeout=30_000)
+        self.page.locator("body[data-ready='true']").wait_for(state="attached", timeout=30_000)
 
     def _route(self, route) -> None:
         if route.request.url == self.url:

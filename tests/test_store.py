@@ -156,9 +156,13 @@ def test_oxigraph_store_on_disk_is_reused_until_the_dataset_changes(built, tmp_p
     first = OxigraphStore(tmp_path / "store").load(dataset)
     triples = len(first)
     assert (tmp_path / "store" / "ipgraph-source.json").is_file()
-    first.store.add(ox.Quad(ox.NamedNode("urn:x:a"), ox.NamedNode("urn:x:b"), ox.NamedNode("urn:x:c")))
-    first.store.flush()
+    with pytest.raises(RuntimeError, match="read-write"):  # loaded, then reopened read-only
+        first.store.add(ox.Quad(ox.NamedNode("urn:x:a"), ox.NamedNode("urn:x:b"), ox.NamedNode("urn:x:c")))
     del first
+    writable = ox.Store(str(tmp_path / "store"))
+    writable.add(ox.Quad(ox.NamedNode("urn:x:a"), ox.NamedNode("urn:x:b"), ox.NamedNode("urn:x:c")))
+    writable.flush()
+    del writable
     again = OxigraphStore(tmp_path / "store").load(dataset)
     assert len(again) == triples + 1  # not reloaded: same file
     del again

@@ -33,7 +33,7 @@ def main() -> None:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 860}, device_scale_factor=1)
         page.goto(page_path.as_uri())
-        page.wait_for_function("document.body.dataset.ready === 'true'", timeout=60_000)
+        page.locator("body[data-ready='true']").wait_for(state="attached", timeout=60_000)
         page.locator("#search").fill(options.select)
         page.locator("#search").press("Enter")
         page.evaluate("window.ipgraph.network.fit({animation: false})")

@@ -508,18 +508,37 @@ def _params(values: tuple[str, ...]) -> dict[str, str]:
 @click.argument("name", required=False)
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE", help="A query parameter (repeatable).")
 @click.option(
-    "--format", "output", type=click.Choice(["table", "csv", "tsv", "json", "xml", "ttl"]), default="table",
-    show_default=True, help="table for people; csv/tsv/json/xml are W3C SPARQL results; ttl for CONSTRUCT.",
+    "--format",
+    "output",
+    type=click.Choice(["table", "csv", "tsv", "json", "xml", "ttl"]),
+    default="table",
+    show_default=True,
+    help="table for people; csv/tsv/json/xml are W3C SPARQL results; ttl for CONSTRUCT.",
 )
-@click.option("--store", type=click.Choice(["memory", "oxigraph"]), default="memory", show_default=True,
-              help="memory (rdflib) for small graphs, oxigraph for large ones.")
+@click.option(
+    "--store",
+    type=click.Choice(["memory", "oxigraph"]),
+    default="memory",
+    show_default=True,
+    help="memory (rdflib) for small graphs, oxigraph for large ones.",
+)
 @click.option("--store-path", type=click.Path(path_type=Path), help="Keep the Oxigraph store on disk in this folder.")
-@click.option("--dataset", type=click.Path(path_type=Path), default=DEFAULT_DATASET, show_default=True,
-              help="The dataset to load.")
+@click.option(
+    "--dataset",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_DATASET,
+    show_default=True,
+    help="The dataset to load.",
+)
 @click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds before the query is stopped.")
 @click.option("--limit", type=int, default=10_000, show_default=True, help="Rows kept; the rest is cut.")
-@click.option("--allow-service", "allow_services", multiple=True, metavar="IRI",
-              help="A SPARQL endpoint that SERVICE may call (repeatable); none by default.")
+@click.option(
+    "--allow-service",
+    "allow_services",
+    multiple=True,
+    metavar="IRI",
+    help="A SPARQL endpoint that SERVICE may call (repeatable); none by default.",
+)
 @click.option("--list", "list_queries", is_flag=True, help="List the named queries and their questions.")
 def query(name, params, output, store, store_path, dataset, timeout, limit, allow_services, list_queries) -> None:
     """Ask the graph a question: a named query (queries/NAME.rq), a FILE.rq, or - for stdin.
@@ -539,9 +558,7 @@ def query(name, params, output, store, store_path, dataset, timeout, limit, allo
 
     if list_queries:
         for named in query_module.list_named():
-            params_text = " ".join(
-                f"{p.name}={p.kind}" if p.required else f"[{p.name}={p.kind}]" for p in named.params
-            )
+            params_text = " ".join(f"{p.name}={p.kind}" if p.required else f"[{p.name}={p.kind}]" for p in named.params)
             console.print(f"{named.name}  {params_text}".rstrip(), markup=False, soft_wrap=True)
             console.print(f"    {named.question}", markup=False, soft_wrap=True)
         return
@@ -554,8 +571,12 @@ def query(name, params, output, store, store_path, dataset, timeout, limit, allo
     else:
         text = query_module.load_named(name)
     graph = query_module.open_graph(
-        dataset, store, store_path=store_path, timeout=timeout if timeout > 0 else None,
-        limit=limit if limit > 0 else None, allow_services=allow_services,
+        dataset,
+        store,
+        store_path=store_path,
+        timeout=timeout if timeout > 0 else None,
+        limit=limit if limit > 0 else None,
+        allow_services=allow_services,
     )
     result = graph.query(text, **_params(params))
     click.echo(query_module.format_result(result, output), nl=False)
@@ -571,26 +592,61 @@ def query(name, params, output, store, store_path, dataset, timeout, limit, allo
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (only this machine by default).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
-@click.option("--dataset", type=click.Path(path_type=Path), default=DEFAULT_DATASET, show_default=True,
-              help="The dataset to serve.")
-@click.option("--store", type=click.Choice(["memory", "oxigraph"]), default="oxigraph", show_default=True,
-              help="oxigraph (fast, optionally on disk) or memory (rdflib).")
-@click.option("--store-path", type=click.Path(path_type=Path),
-              help="Keep the Oxigraph store on disk in this folder; a restart on an unchanged dataset skips loading.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
-              help="Seconds before a query is stopped.")
-@click.option("--max-rows", type=click.IntRange(min=1), default=10_000, show_default=True,
-              help="Rows (or triples) a query returns at most.")
-@click.option("--workers", type=click.IntRange(min=1), default=4, show_default=True,
-              help="Queries that run at once; more wait.")
-@click.option("--allow-service", "allow_services", multiple=True, metavar="IRI",
-              help="A SPARQL endpoint that SERVICE may call (repeatable); none by default.")
-@click.option("--views", type=click.Path(path_type=Path), default=Path("build/views"), show_default=True,
-              help="Folder of HTML views (ipgraph view --all) linked from the home page.")
+@click.option(
+    "--dataset",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_DATASET,
+    show_default=True,
+    help="The dataset to serve.",
+)
+@click.option(
+    "--store",
+    type=click.Choice(["memory", "oxigraph"]),
+    default="oxigraph",
+    show_default=True,
+    help="oxigraph (fast, optionally on disk) or memory (rdflib).",
+)
+@click.option(
+    "--store-path",
+    type=click.Path(path_type=Path),
+    help="Keep the Oxigraph store on disk in this folder; a restart on an unchanged dataset skips loading.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds before a query is stopped.",
+)
+@click.option(
+    "--max-rows",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Rows (or triples) a query returns at most.",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=4, show_default=True, help="Queries that run at once; more wait."
+)
+@click.option(
+    "--allow-service",
+    "allow_services",
+    multiple=True,
+    metavar="IRI",
+    help="A SPARQL endpoint that SERVICE may call (repeatable); none by default.",
+)
+@click.option(
+    "--views",
+    type=click.Path(path_type=Path),
+    default=Path("build/views"),
+    show_default=True,
+    help="Folder of HTML views (ipgraph view --all) linked from the home page.",
+)
 @click.option("--get", "get_path", metavar="PATH", help="Make one request to PATH in-process, print it and exit.")
 @click.option("--accept", metavar="MEDIA-TYPE", help="With --get: the Accept header to send.")
-def serve(host, port, dataset, store, store_path, timeout, max_rows, workers, allow_services, views, get_path,
-          accept) -> None:
+def serve(
+    host, port, dataset, store, store_path, timeout, max_rows, workers, allow_services, views, get_path, accept
+) -> None:
     """Serve the graph: a SPARQL 1.1 endpoint (/sparql), a query page
     (/query), and a page for every resource (/id/...), as HTML, Turtle or
     JSON-LD by Accept.
@@ -621,6 +677,10 @@ def serve(host, port, dataset, store, store_path, timeout, max_rows, workers, al
             sys.exit(1)
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    console.print(f"Serving {dataset} ({store} store) at http://{host}:{port}/ — SPARQL endpoint "
-                  f"http://{host}:{port}/sparql; Ctrl-C stops.", markup=False, soft_wrap=True)
+    console.print(
+        f"Serving {dataset} ({store} store) at http://{host}:{port}/ — SPARQL endpoint "
+        f"http://{host}:{port}/sparql; Ctrl-C stops.",
+        markup=False,
+        soft_wrap=True,
+    )
     serve_module.serve(app, host, port)

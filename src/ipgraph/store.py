@@ -292,9 +292,9 @@ class MemoryStore(Store):
 class OxigraphStore(Store):
     """The dataset in a pyoxigraph ``Store``, in memory or on disk at ``path``.
 
-    A store on disk remembers which file it was loaded from (size and
+    A store on disk remembers which files it was loaded from (size and
     modification time, in ``ipgraph-source.json`` inside its folder) and is
-    reloaded only when that file changed.
+    reloaded only when one changed; once loaded it is reopened read-only.
     """
 
     kind = "oxigraph"
@@ -316,19 +316,25 @@ class OxigraphStore(Store):
             for path, _ in checked
         ]
         mark = self.path / self._MARK if self.path is not None else None
-        if mark is not None and mark.is_file() and json.loads(mark.read_text(encoding="utf-8")) == stamp:
-            return self
-        if mark is not None:
-            mark.unlink(missing_ok=True)
-            self.store.clear()
-        for path, rdf_format in checked:
-            try:
-                self.store.bulk_load(path=str(path), format=_OX_FORMATS[rdf_format])
-            except SyntaxError as error:
-                raise StoreError(f"not valid {rdf_format}: {error}", path=path) from None
-        if mark is not None:
-            self.store.flush()
-            mark.write_text(json.dumps(stamp), encoding="utf-8")
+        if mark is None or not mark.is_file() or json.loads(mark.read_text(encoding="utf-8")) != stamp:
+            if mark is not None:
+                mark.unlink(missing_ok=True)
+                self.store.clear()
+            for path, rdf_format in checked:
+                try:
+                    self.store.bulk_load(path=str(path), format=_OX_FORMATS[rdf_format])
+                except SyntaxError as error:
+                    raise StoreError(f"not valid {rdf_format}: {error}", path=path) from None
+            if mark is not None:
+                self.store.flush()
+                mark.write_text(json.dumps(stamp), encoding="utf-8")
+        if self.path is not None:
+            # Queries run in forked children (see execute); a writable RocksDB
+            # store may be flushing or compacting in a background thread at
+            # the fork, and a child that inherits its held lock hangs. A
+            # read-only store does no background work.
+            self.store = None
+            self.store = ox.Store.read_only(str(self.path))
         return self
 
     def __len__(self) -> int:

@@ -308,6 +308,7 @@ _APP = r"""
   function ready() {
     if (!large) { network.setOptions({ physics: false }); network.fit({ animation: false }); }
     api.ready = true;
+    api.readyAt = performance.now();
     document.body.setAttribute("data-ready", "true");
   }
   if (large) { network.once("afterDrawing", ready); } else { network.once("stabilizationIterationsDone", ready); }
