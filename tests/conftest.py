@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -58,13 +59,81 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _server_unavailable(message: str):
-    """In CI a server that cannot start is a failure, elsewhere a skip."""
-    import os
-
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
+def unavailable(message: str):
+    """A component the test needs (a server, Chromium) is missing: in CI
+    (CI=true) that fails the test, elsewhere it skips it."""
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
     pytest.skip(message)
+
+
+#: Debian's Chromium; IPGRAPH_CHROMIUM names another.
+CHROMIUM = Path(os.environ.get("IPGRAPH_CHROMIUM", "/usr/bin/chromium"))
+#: Flags for headless Chromium as root, offline: no sandbox, no background traffic.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-default-apps",
+]
+#: Labels that would run script if a page put them into HTML unescaped.
+XSS_IMG = "<img src=x onerror=alert(1)>"
+XSS_SCRIPT = "</script><script>alert(1)</script>"
+
+
+class Visit:
+    """A page open in a fresh browser context. Requests for which ``allowed(url)``
+    is false are blocked and recorded; console errors, page errors and dialogs
+    are recorded (dialogs dismissed)."""
+
+    def __init__(self, browser, url: str, allowed, viewport=(1300, 900)) -> None:
+        self.url = url
+        self.allowed = allowed
+        self.requests: list[str] = []
+        self.blocked: list[str] = []
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.on("dialog", self._dialog)
+        self.response = self.page.goto(url)
+
+    def _route(self, route) -> None:
+        if self.allowed(route.request.url):
+            route.continue_()
+        else:
+            self.blocked.append(route.request.url)
+            route.abort()
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium driven by Playwright (each context a fresh profile)."""
+    executable = str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium")
+    if executable is None:
+        unavailable(f"browser tests need Chromium ({CHROMIUM}): apt-get install chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("browser tests need the playwright package")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +148,7 @@ def wikidata_endpoint():
 
     binary = shutil.which("oxigraph") or str(Path(sys.executable).with_name("oxigraph"))
     if not Path(binary).is_file():
-        _server_unavailable("the oxigraph server is not installed (pip install oxigraph)")
+        unavailable("the oxigraph server is not installed (pip install oxigraph)")
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
@@ -92,10 +161,10 @@ def wikidata_endpoint():
                 break
             except httpx.TransportError:
                 if process.poll() is not None:
-                    _server_unavailable(f"oxigraph serve exited: {process.stderr.read().decode()[:300]}")
+                    unavailable(f"oxigraph serve exited: {process.stderr.read().decode()[:300]}")
                 time.sleep(0.1)
         else:
-            _server_unavailable(f"oxigraph serve did not answer on {base}")
+            unavailable(f"oxigraph serve did not answer on {base}")
         response = httpx.post(
             f"{base}/store?default",
             content=WIKIDATA_FIXTURE.read_bytes(),
@@ -189,10 +258,10 @@ def live_server():
             if server.started:
                 break
             if not thread.is_alive():
-                _server_unavailable(f"ipgraph serve did not start on 127.0.0.1:{port}")
+                unavailable(f"ipgraph serve did not start on 127.0.0.1:{port}")
             time.sleep(0.05)
         else:
-            _server_unavailable(f"ipgraph serve did not start on 127.0.0.1:{port}")
+            unavailable(f"ipgraph serve did not start on 127.0.0.1:{port}")
         running.append((server, thread))
         return f"http://127.0.0.1:{port}"
 

@@ -12,85 +12,26 @@ it fails them.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
+from conftest import XSS_IMG, XSS_SCRIPT, Visit
 from ipgraph import project as p
 from ipgraph import view as v
 from ipgraph.build import build
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path(os.environ.get("IPGRAPH_CHROMIUM", "/usr/bin/chromium"))
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-default-apps",
-    "--host-resolver-rules=MAP * ~NOTFOUND",
-]
-XSS_IMG = "<img src=x onerror=alert(1)>"
-XSS_SCRIPT = "</script><script>alert(1)</script>"
 
-
-def _unavailable(reason: str):
-    if os.environ.get("CI"):
-        pytest.fail(f"browser tests need {reason} in CI", pytrace=False)
-    pytest.skip(f"{reason} not available")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists() and not shutil.which("chromium"):
-        _unavailable(f"Chromium ({CHROMIUM})")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package")
-    executable = str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium")
-    with sync_playwright() as playwright:
-        # launch() gives every run a fresh temporary profile (--user-data-dir).
-        chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Opened:
-    """A view open in a fresh browser context, with what it asked for and logged."""
+class Opened(Visit):
+    """A view open in a fresh browser context: only the file itself may load."""
 
     def __init__(self, browser, path: Path) -> None:
-        self.url = path.resolve().as_uri()
-        self.requests: list[str] = []
-        self.blocked: list[str] = []
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-        self.context = browser.new_context(viewport={"width": 1400, "height": 900}, java_script_enabled=True)
-        self.context.route("**/*", self._route)
-        self.page = self.context.new_page()
-        self.page.on("request", lambda request: self.requests.append(request.url))
-        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-        self.page.on("dialog", self._dialog)
-        self.page.goto(self.url)
+        url = path.resolve().as_uri()
+        super().__init__(browser, url, allowed=lambda requested: requested == url, viewport=(1400, 900))
         self.page.locator("body[data-ready='true']").wait_for(state="attached", timeout=30_000)
-
-    def _route(self, route) -> None:
-        if route.request.url == self.url:
-            route.continue_()
-        else:
-            self.blocked.append(route.request.url)
-            route.abort()
-
-    def _dialog(self, dialog) -> None:
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
 
     def data(self) -> dict:
         return self.page.evaluate("window.ipgraph.data")
@@ -99,9 +40,6 @@ class Opened:
         box = self.page.locator("#search")
         box.fill(text)
         box.press("Enter")
-
-    def close(self) -> None:
-        self.context.close()
 
 
 @pytest.fixture(scope="module")

@@ -10,21 +10,16 @@ Chromium or Playwright skips these tests; in CI (CI=true) it fails them.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+from conftest import XSS_IMG, XSS_SCRIPT, Visit
 from ipgraph.store import open_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
-CHROMIUM = Path(os.environ.get("IPGRAPH_CHROMIUM", "/usr/bin/chromium"))
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-default-apps"]  # fmt: skip
-XSS_IMG = "<img src=x onerror=alert(1)>"
-XSS_SCRIPT = "</script><script>alert(1)</script>"
 HOSTILE = f"""
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 @prefix skos: <http://www.w3.org/2004/02/skos/core#> .
@@ -51,27 +46,6 @@ HOSTILE = f"""
 """
 
 
-def _unavailable(reason: str):
-    if os.environ.get("CI"):
-        pytest.fail(f"browser tests need {reason} in CI", pytrace=False)
-    pytest.skip(f"{reason} not available")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists() and not shutil.which("chromium"):
-        _unavailable(f"Chromium ({CHROMIUM})")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package")
-    executable = str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=ARGS)
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture(scope="module")
 def seed_site(live_server, built) -> str:
     return live_server(open_store(built, "oxigraph"))
@@ -90,34 +64,9 @@ def hostile_site(live_server, tmp_path_factory) -> str:
     return live_server(open_store(folder / "data.trig", "oxigraph"), queries=queries)
 
 
-class Visit:
-    """A page in a fresh context: requests off 127.0.0.1 blocked and recorded, errors and dialogs recorded."""
-
-    def __init__(self, browser, url: str) -> None:
-        self.blocked: list[str] = []
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-        self.context = browser.new_context(viewport={"width": 1300, "height": 900})
-        self.context.route("**/*", self._route)
-        self.page = self.context.new_page()
-        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-        self.page.on("dialog", self._dialog)
-        self.response = self.page.goto(url)
-
-    def _route(self, route) -> None:
-        if route.request.url.startswith("http://127.0.0.1:"):
-            route.continue_()
-        else:
-            self.blocked.append(route.request.url)
-            route.abort()
-
-    def _dialog(self, dialog) -> None:
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def close(self) -> None:
-        self.context.close()
+def _server_page(browser, url: str) -> Visit:
+    """A server page; any request off 127.0.0.1 is blocked and recorded."""
+    return Visit(browser, url, allowed=lambda requested: requested.startswith("http://127.0.0.1:"))
 
 
 @pytest.fixture
@@ -125,7 +74,7 @@ def visit(browser):
     opened = []
 
     def open_page(url: str) -> Visit:
-        opened.append(Visit(browser, url))
+        opened.append(_server_page(browser, url))
         return opened[-1]
 
     yield open_page

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from rdflib import Dataset, Graph, Literal, URIRef
-from rdflib.exceptions import ParserError
 
 from ipgraph.errors import FactsError
 from ipgraph.facts import CONCEPT_PATHS, KINDS, Facts, Record, Source, load_facts
@@ -47,7 +46,7 @@ from ipgraph.namespaces import (
     XSD,
     bind_prefixes,
 )
-from ipgraph.validate import validate_graph
+from ipgraph.validate import parse_turtle, validate_graph
 
 __all__ = [
     "DATASET",
@@ -112,26 +111,14 @@ def load_ontology(ontology_dir: str | Path) -> tuple[Graph, Graph]:
     """Parse ``ipgraph.ttl`` + ``datacube.ttl`` and ``vocab/*.ttl``.
 
     Raises:
-        FactsError: a file is missing or is not valid Turtle (with its line).
+        IpgraphError: a file is missing or is not valid Turtle (with its line).
     """
     ontology_dir = Path(ontology_dir)
-    ontology = _parse_turtle([ontology_dir / "ipgraph.ttl", ontology_dir / "datacube.ttl"])
+    ontology = parse_turtle(ontology_dir / "ipgraph.ttl", ontology_dir / "datacube.ttl")
     vocab_files = sorted((ontology_dir / "vocab").glob("*.ttl"))
     if not vocab_files:
         raise FactsError("no vocabulary files (*.ttl) found", path=ontology_dir / "vocab")
-    return ontology, _parse_turtle(vocab_files)
-
-
-def _parse_turtle(paths: list[Path]) -> Graph:
-    graph = bind_prefixes(Graph(bind_namespaces="none"))
-    for path in paths:
-        try:
-            graph.parse(path, format="turtle")
-        except FileNotFoundError:
-            raise FactsError("file not found", path=path) from None
-        except (ParserError, SyntaxError) as error:
-            raise FactsError(f"not valid Turtle: {error}", path=path) from None
-    return graph
+    return ontology, parse_turtle(*vocab_files)
 
 
 def vocabulary_ids(vocabulary: Graph) -> dict[str, set[str]]:

@@ -28,7 +28,16 @@ from rdflib.namespace import SH
 from ipgraph.errors import IpgraphError, ValidationError
 from ipgraph.namespaces import RDFS, bind_prefixes
 
-__all__ = ["Report", "Violation", "check", "check_datacube", "load_dataset", "validate_file", "validate_graph"]
+__all__ = [
+    "Report",
+    "Violation",
+    "check",
+    "check_datacube",
+    "load_dataset",
+    "parse_turtle",
+    "validate_file",
+    "validate_graph",
+]
 
 #: The Data Cube normalisation updates and integrity-constraint ASK queries.
 DATACUBE_QUERIES = Path("queries/datacube")
@@ -90,6 +99,23 @@ def load_dataset(path: str | Path) -> Dataset:
     return bind_prefixes(dataset)
 
 
+def parse_turtle(*paths: Path) -> Graph:
+    """Parse Turtle files into one graph (with ipgraph's prefixes bound).
+
+    Raises:
+        IpgraphError: a file is missing or not valid Turtle.
+    """
+    graph = bind_prefixes(Graph(bind_namespaces="none"))
+    for path in paths:
+        try:
+            graph.parse(path, format="turtle")
+        except FileNotFoundError:
+            raise IpgraphError("file not found", path=path) from None
+        except (ParserError, SyntaxError) as error:
+            raise IpgraphError(f"not valid Turtle: {error}", path=path) from None
+    return graph
+
+
 def _union(graph: Graph) -> Graph:
     union = bind_prefixes(Graph(bind_namespaces="none"))
     quads = graph.quads((None, None, None, None)) if isinstance(graph, Dataset) else graph.triples((None, None, None))
@@ -101,13 +127,7 @@ def _union(graph: Graph) -> Graph:
 def check(graph: Graph, shapes: str | Path, datacube: str | Path | None = DATACUBE_QUERIES) -> Report:
     """Run the shapes, and the Data Cube constraints unless ``datacube`` is None,
     on ``graph`` (a Graph or Dataset) and return the report."""
-    shapes_graph = Graph()
-    try:
-        shapes_graph.parse(shapes, format="turtle")
-    except FileNotFoundError:
-        raise IpgraphError("shapes file not found", path=shapes) from None
-    except (ParserError, SyntaxError) as error:
-        raise IpgraphError(f"not valid Turtle: {error}", path=shapes) from None
+    shapes_graph = parse_turtle(Path(shapes))
     data = _union(graph)
     conforms, results, _ = shacl_validate(data, shacl_graph=shapes_graph, inference="none", allow_warnings=True)
     names = data.namespace_manager
