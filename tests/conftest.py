@@ -120,9 +120,13 @@ class Visit:
         self.context.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Headless Chromium driven by Playwright (each context a fresh profile)."""
+    """Headless Chromium driven by Playwright (each context a fresh profile).
+
+    Module-scoped: Playwright's sync API keeps an asyncio loop running in the
+    main thread while it is open, which other tests' own event loops must not meet.
+    """
     executable = str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium")
     if executable is None:
         unavailable(f"browser tests need Chromium ({CHROMIUM}): apt-get install chromium")
