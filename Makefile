@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test install build validate lint clean bench-query views
+.PHONY: demo test install build validate lint docs clean bench-query views
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,11 @@ views: build
 	$(BIN)/ipgraph view --all --out build/views
 
 lint: install
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests docs benchmarks
+
+# The CLI reference, docs/cli.md, from the commands' own --help.
+docs: install
+	$(BIN)/python docs/cli_reference.py
 
 test: lint
 	$(BIN)/pytest

@@ -54,3 +54,15 @@ def test_every_command_has_help_with_an_example_and_is_documented(name, command)
     if not isinstance(command, click.Group):
         assert re.search(r"Example", command.help), f"{name} --help has no example"
     assert f"ipgraph {name}" in README, f"'ipgraph {name}' is not in README.md"
+
+
+def test_the_cli_reference_is_generated_from_the_current_help():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("cli_reference", ROOT / "docs" / "cli_reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    expected = module.reference()
+    assert (ROOT / "docs" / "cli.md").read_text(encoding="utf-8") == expected, "docs/cli.md is stale: run make docs"
+    for path in module.commands(main):
+        assert f"## ipgraph {' '.join(path)}\n" in expected
