@@ -197,15 +197,32 @@ def test_a_syntax_error_gets_400_with_the_parser_message(base):
         "LOAD <http://example.org/data.ttl>",
         "CLEAR ALL",
         "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }",
-        "SELECT * FROM <file:///etc/passwd> WHERE { ?s ?p ?o }",
     ],
 )
-def test_updates_load_service_and_from_are_refused_with_403(base, union, query):
+def test_updates_load_and_service_are_refused_with_403(base, union, query):
     for method in ("GET", "direct"):
         response = sparql(base, query, method=method)
         assert response.status_code == 403, response.text
         assert "not allowed" in response.text
     assert int(sparql(base, COUNT_TRIPLES).json()["results"]["bindings"][0]["n"]["value"]) == len(union)
+
+
+def test_from_sees_only_graphs_of_the_store(base, union):
+    """FROM picks graphs of the store; an IRI that names none (a file, a URL)
+    is an empty graph, never read; a protocol dataset overrides FROM."""
+    ontology = "https://w3id.org/ipgraph/id/graph/ontology"
+
+    def count(query: str, **params) -> int:
+        response = httpx.get(f"{base}/sparql", params={"query": query, **params})
+        assert response.status_code == 200, response.text
+        return int(response.json()["results"]["bindings"][0]["n"]["value"])
+
+    in_ontology = count(f"SELECT (COUNT(*) AS ?n) FROM <{ontology}> WHERE {{ ?s ?p ?o }}")  # noqa: S608 - SPARQL
+    assert 0 < in_ontology < len(union)
+    assert count("SELECT (COUNT(*) AS ?n) FROM <file:///etc/passwd> WHERE { ?s ?p ?o }") == 0
+    overridden = count("SELECT (COUNT(*) AS ?n) FROM <file:///etc/passwd> WHERE { ?s ?p ?o }", **{
+        "default-graph-uri": ontology})  # fmt: skip
+    assert overridden == in_ontology
 
 
 def test_update_requests_are_refused_with_403(base):

@@ -544,8 +544,9 @@ def query(name, params, output, store, store_path, dataset, timeout, limit, allo
     """Ask the graph a question: a named query (queries/NAME.rq), a FILE.rq, or - for stdin.
 
     Parameters are bound as RDF terms (an IRI, a prefixed name such as
-    region:jilin, or a label), never pasted into the query text. Update,
-    FROM and SERVICE (unless allowed) are refused.
+    region:jilin, or a label), never pasted into the query text. Update and
+    SERVICE (unless allowed) are refused; FROM and FROM NAMED pick graphs of
+    the dataset and never fetch anything.
 
     \b
     Examples:
@@ -651,8 +652,9 @@ def serve(
     (/query), and a page for every resource (/id/...), as HTML, Turtle or
     JSON-LD by Accept.
 
-    Read-only: updates, LOAD, FROM and SERVICE (unless allowed) are refused;
-    every query is stopped after --timeout seconds and cut at --max-rows.
+    Read-only: updates, LOAD and SERVICE (unless allowed) are refused; FROM
+    picks graphs of the dataset, never fetches; every query is stopped after
+    --timeout seconds and cut at --max-rows.
 
     \b
     Examples:

@@ -289,7 +289,7 @@ def open_graph(
         dataset: the TriG file written by ``ipgraph build`` (or .nq/.ttl/.nt).
         store: ``"memory"`` (rdflib, default) or ``"oxigraph"``.
         store_path: a folder for a persistent Oxigraph store.
-        timeout: seconds a query may run (``None``: no limit, no child process).
+        timeout: seconds a query may run (``None``: no limit, run in this process).
         limit: rows a query may return (``None``: all).
         allow_services: SPARQL endpoints that ``SERVICE`` may call.
         queries: the folder of named queries (default ``queries/``).

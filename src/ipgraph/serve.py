@@ -4,8 +4,9 @@ dereferenceable linked-data pages.
 :func:`create_app` builds a Starlette application from a loaded store
 (:mod:`ipgraph.store`); :func:`serve` hands it to uvicorn. Every query, the
 user's and the pages' own, runs through :func:`ipgraph.store.execute`, which
-refuses updates, ``FROM`` and ``SERVICE`` (unless allow-listed), stops a query
-at its timeout and cuts its rows at the limit. This module only speaks HTTP:
+refuses updates and ``SERVICE`` (unless allow-listed), runs ``FROM``/``FROM
+NAMED`` on the store's own graphs (never fetching them), stops a query at its
+timeout and cuts its rows at the limit. This module only speaks HTTP:
 
 - ``/sparql`` — the SPARQL 1.1 Protocol (GET, POST form, POST direct;
   ``default-graph-uri``/``named-graph-uri``); results in SPARQL JSON, XML,
@@ -189,6 +190,11 @@ def write_graph(triples: list, rdf_format: str) -> bytes:
 # ---------------------------------------------------------------------------
 # The protocol dataset (default-graph-uri / named-graph-uri)
 # ---------------------------------------------------------------------------
+# read_operation collects the parameters; Server.execute hands them to
+# ipgraph.store.execute as a QueryDataset, which overrides the query's own
+# FROM / FROM NAMED when either is given (SPARQL 1.1 Protocol 2.1.4) and
+# otherwise runs the query on the graphs its FROM clauses name. Either way
+# only graphs in the store are seen: an IRI that names none is an empty graph.
 
 
 # ---------------------------------------------------------------------------
@@ -594,7 +600,8 @@ async def service_description(server: Server, request: Request) -> Response:
             "http://www.w3.org/2000/01/rdf-schema#comment",
             ox.Literal(
                 f"Read-only SPARQL 1.1 Query endpoint of ipgraph. Queries stop after {server.config.timeout:g} s and "
-                f"return at most {server.config.max_rows} rows; SPARQL Update, LOAD, FROM and SERVICE are refused.",
+                f"return at most {server.config.max_rows} rows; SPARQL Update, LOAD and SERVICE are refused; FROM, "
+                "FROM NAMED and the protocol dataset pick graphs of this store, nothing is fetched.",
                 language="en",
             ),
         ),
