@@ -381,3 +381,13 @@ def test_cli_limit_says_rows_were_cut(built):
     assert result.exit_code == 0
     assert "(2 rows)" in result.output
     assert "only the first 2 rows are shown" in result.output
+
+
+def test_growth_as_a_dataframe(graph):
+    """The notebook path: rows become a pandas DataFrame with plain values."""
+    frame = graph.query_named("growth").to_dataframe()
+    assert list(frame.columns[:3]) == ["indicator", "indicatorLabel", "area"]
+    derived = frame[frame["derived"] == True].set_index("value")  # noqa: E712 - a pandas mask
+    assert derived.loc[195000, "previous"] == 176951
+    assert derived.loc[2160000, "previous"] == 2005571
+    assert frame["value"].tolist() == [46000, 195000, 2160000]
