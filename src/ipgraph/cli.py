@@ -20,12 +20,30 @@ from ipgraph import project as project_module
 from ipgraph import validate as validate_module
 from ipgraph import view as view_module
 from ipgraph.errors import IpgraphError, ValidationError
+from ipgraph.query import FORMATS as QUERY_FORMATS
+from ipgraph.store import STORES
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
 
 DEFAULT_DATASET = Path("build/ipgraph.trig")
 DEFAULT_SHAPES = Path("ontology/shapes.ttl")
+
+
+def _dataset_option(help_text: str):
+    """``--dataset``: the built TriG file a command reads (default build/ipgraph.trig)."""
+    return click.option(
+        "--dataset", type=click.Path(path_type=Path), default=DEFAULT_DATASET, show_default=True, help=help_text
+    )
+
+
+_ALLOW_SERVICE_OPTION = click.option(
+    "--allow-service",
+    "allow_services",
+    multiple=True,
+    metavar="IRI",
+    help="A SPARQL endpoint that SERVICE may call (repeatable); none by default.",
+)
 
 
 class UserError(click.ClickException):
@@ -147,13 +165,7 @@ def validate(file: Path, shapes: Path, datacube: Path) -> None:
     "--format", "rdf_format", type=click.Choice(list(export_module.FORMATS)), required=True, help="Output format."
 )
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="The file to write.")
-@click.option(
-    "--dataset",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_DATASET,
-    show_default=True,
-    help="The built dataset to export.",
-)
+@_dataset_option("The built dataset to export.")
 @click.option(
     "--context",
     type=click.Path(path_type=Path),
@@ -176,13 +188,7 @@ def export(rdf_format: str, out: Path, dataset: Path, context: Path) -> None:
 
 # Projections and views (issue 5): networkx graphs, their statistics, HTML views.
 
-_DATASET_OPTION = click.option(
-    "--dataset",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_DATASET,
-    show_default=True,
-    help="The built dataset to project.",
-)
+_DATASET_OPTION = _dataset_option("The built dataset to project.")
 _HOPS_OPTION = click.option(
     "--hops",
     type=click.IntRange(min=0),
@@ -347,13 +353,7 @@ def _endpoint_options(function):
             click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds per request."),
             click.option("--retries", type=int, default=3, show_default=True, help="Retries on timeout, 429 or 5xx."),
             click.option("--no-cache", is_flag=True, help="Ignore and do not fill build/cache/sparql/."),
-            click.option(
-                "--dataset",
-                type=click.Path(path_type=Path),
-                default=DEFAULT_DATASET,
-                show_default=True,
-                help="The built dataset.",
-            ),
+            _dataset_option("The built dataset."),
         ]
     ):
         function = option(function)
@@ -510,35 +510,23 @@ def _params(values: tuple[str, ...]) -> dict[str, str]:
 @click.option(
     "--format",
     "output",
-    type=click.Choice(["table", "csv", "tsv", "json", "xml", "ttl"]),
+    type=click.Choice(QUERY_FORMATS),
     default="table",
     show_default=True,
     help="table for people; csv/tsv/json/xml are W3C SPARQL results; ttl for CONSTRUCT.",
 )
 @click.option(
     "--store",
-    type=click.Choice(["memory", "oxigraph"]),
+    type=click.Choice(STORES),
     default="memory",
     show_default=True,
     help="memory (rdflib) for small graphs, oxigraph for large ones.",
 )
 @click.option("--store-path", type=click.Path(path_type=Path), help="Keep the Oxigraph store on disk in this folder.")
-@click.option(
-    "--dataset",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_DATASET,
-    show_default=True,
-    help="The dataset to load.",
-)
+@_dataset_option("The dataset to load.")
 @click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds before the query is stopped.")
 @click.option("--limit", type=int, default=10_000, show_default=True, help="Rows kept; the rest is cut.")
-@click.option(
-    "--allow-service",
-    "allow_services",
-    multiple=True,
-    metavar="IRI",
-    help="A SPARQL endpoint that SERVICE may call (repeatable); none by default.",
-)
+@_ALLOW_SERVICE_OPTION
 @click.option("--list", "list_queries", is_flag=True, help="List the named queries and their questions.")
 def query(name, params, output, store, store_path, dataset, timeout, limit, allow_services, list_queries) -> None:
     """Ask the graph a question: a named query (queries/NAME.rq), a FILE.rq, or - for stdin.
@@ -593,16 +581,10 @@ def query(name, params, output, store, store_path, dataset, timeout, limit, allo
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (only this machine by default).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
-@click.option(
-    "--dataset",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_DATASET,
-    show_default=True,
-    help="The dataset to serve.",
-)
+@_dataset_option("The dataset to serve.")
 @click.option(
     "--store",
-    type=click.Choice(["memory", "oxigraph"]),
+    type=click.Choice(STORES),
     default="oxigraph",
     show_default=True,
     help="oxigraph (fast, optionally on disk) or memory (rdflib).",
@@ -629,13 +611,7 @@ def query(name, params, output, store, store_path, dataset, timeout, limit, allo
 @click.option(
     "--workers", type=click.IntRange(min=1), default=4, show_default=True, help="Queries that run at once; more wait."
 )
-@click.option(
-    "--allow-service",
-    "allow_services",
-    multiple=True,
-    metavar="IRI",
-    help="A SPARQL endpoint that SERVICE may call (repeatable); none by default.",
-)
+@_ALLOW_SERVICE_OPTION
 @click.option(
     "--views",
     type=click.Path(path_type=Path),

@@ -72,6 +72,7 @@ from rdflib.exceptions import ParserError
 from ipgraph.errors import IpgraphError, QueryError, QueryRefused, QueryTimeout, StoreError
 from ipgraph.mappings import dataset_files
 from ipgraph.namespaces import PREFIXES
+from ipgraph.validate import check_rdf_file
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -96,7 +97,6 @@ DEFAULT_LIMIT = 10_000
 #: Store kinds that :func:`open_store` knows.
 STORES = ("memory", "oxigraph")
 
-_RDF_FORMATS = {".trig": "trig", ".nq": "nquads", ".ttl": "turtle", ".nt": "nt"}
 _OX_FORMATS = {
     "trig": ox.RdfFormat.TRIG,
     "nquads": ox.RdfFormat.N_QUADS,
@@ -283,7 +283,7 @@ class MemoryStore(Store):
 
     def load(self, path: str | Path) -> MemoryStore:
         """Parse an RDF file (TriG, N-Quads, Turtle, N-Triples) into the store."""
-        path, rdf_format = _check_file(path)
+        path, rdf_format = check_rdf_file(path)
         self.stop_workers()
         try:
             self.dataset.parse(path, format=rdf_format)
@@ -350,7 +350,7 @@ class OxigraphStore(Store):
     def load(self, *paths: str | Path) -> OxigraphStore:
         """Bulk-load RDF files into the store (skipped when an on-disk store
         already holds these very files)."""
-        checked = [_check_file(path) for path in paths]
+        checked = [check_rdf_file(path) for path in paths]
         self.stop_workers()
         stamp = [
             {"file": str(path.resolve()), "size": path.stat().st_size, "mtime_ns": path.stat().st_mtime_ns}
@@ -404,16 +404,6 @@ class OxigraphStore(Store):
         else:
             out.write(b"tsv\n")
             result.serialize(out, ox.QueryResultsFormat.TSV)
-
-
-def _check_file(path: str | Path) -> tuple[Path, str]:
-    path = Path(path)
-    rdf_format = _RDF_FORMATS.get(path.suffix)
-    if rdf_format is None:
-        raise StoreError(f"unknown file type {path.suffix!r}; expected one of {', '.join(_RDF_FORMATS)}", path=path)
-    if not path.is_file():
-        raise StoreError("file not found (run 'ipgraph build' first?)", path=path)
-    return path, rdf_format
 
 
 def open_store(dataset: str | Path, kind: str = "memory", path: str | Path | None = None) -> Store:

@@ -25,14 +25,16 @@ from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.exceptions import ParserError
 from rdflib.namespace import SH
 
-from ipgraph.errors import IpgraphError, ValidationError
+from ipgraph.errors import IpgraphError, StoreError, ValidationError
 from ipgraph.namespaces import RDFS, bind_prefixes
 
 __all__ = [
+    "RDF_FORMATS",
     "Report",
     "Violation",
     "check",
     "check_datacube",
+    "check_rdf_file",
     "load_dataset",
     "parse_turtle",
     "validate_file",
@@ -78,24 +80,37 @@ class Report:
         return "\n\n".join(str(v) for v in self.violations) + f"\n\n{len(self.violations)} violation(s)."
 
 
+#: RDF file types ipgraph reads, by suffix, with their rdflib parser names.
+RDF_FORMATS = {".trig": "trig", ".nq": "nquads", ".ttl": "turtle", ".nt": "nt"}
+
+
+def check_rdf_file(path: str | Path) -> tuple[Path, str]:
+    """The path and rdflib format of an RDF file to load, by its suffix.
+
+    Raises:
+        StoreError: an unknown suffix, or no such file.
+    """
+    path = Path(path)
+    rdf_format = RDF_FORMATS.get(path.suffix)
+    if rdf_format is None:
+        raise StoreError(f"unknown file type {path.suffix!r}; expected one of {', '.join(RDF_FORMATS)}", path=path)
+    if not path.is_file():
+        raise StoreError("file not found (run 'ipgraph build' first?)", path=path)
+    return path, rdf_format
+
+
 def load_dataset(path: str | Path) -> Dataset:
     """Parse a TriG, N-Quads, Turtle or N-Triples file into a dataset.
 
     Raises:
-        IpgraphError: the file is missing or does not parse.
+        StoreError: the file is missing, of an unknown type, or does not parse.
     """
-    path = Path(path)
-    formats = {".trig": "trig", ".nq": "nquads", ".ttl": "turtle", ".nt": "nt"}
-    rdf_format = formats.get(path.suffix)
-    if rdf_format is None:
-        raise IpgraphError(f"unknown file type {path.suffix!r}; expected one of {', '.join(formats)}", path=path)
-    if not path.is_file():
-        raise IpgraphError("file not found (run 'ipgraph build' first?)", path=path)
+    path, rdf_format = check_rdf_file(path)
     dataset = Dataset()
     try:
         dataset.parse(path, format=rdf_format)
     except (ParserError, SyntaxError, ValueError) as error:
-        raise IpgraphError(f"not valid {rdf_format}: {error}", path=path) from None
+        raise StoreError(f"not valid {rdf_format}: {error}", path=path) from None
     return bind_prefixes(dataset)
 
 
