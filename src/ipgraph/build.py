@@ -22,10 +22,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pyoxigraph
 from rdflib import Dataset, Graph, Literal, URIRef
 
 from ipgraph.errors import FactsError
 from ipgraph.facts import CONCEPT_PATHS, KINDS, Facts, Record, Source, load_facts
+from ipgraph.figures import Figure, check_keys, compare, figure_iri, key_of, scope_iri, scope_token
 from ipgraph.mappings import LINKS_GRAPH, known_subjects, links_graph
 from ipgraph.namespaces import (
     DCTERMS,
@@ -47,30 +49,38 @@ from ipgraph.namespaces import (
     bind_prefixes,
 )
 from ipgraph.validate import parse_turtle, validate_graph
+from ipgraph.vocab import Vocabulary, load_vocabulary
 
 __all__ = [
-    "DATASET",
+    "FIGURES_GRAPH",
     "ONTOLOGY_GRAPH",
+    "REGISTRY_GRAPH",
     "VOCABULARY_GRAPH",
     "BuildResult",
+    "SourceSummary",
     "build",
     "build_dataset",
+    "dataset_iri",
     "load_ontology",
     "serialize_trig",
     "source_graph",
-    "vocabulary_ids",
     "write_atomic",
 ]
 
 ONTOLOGY_GRAPH = IPGR["graph/ontology"]
 VOCABULARY_GRAPH = IPGR["graph/vocabulary"]
-#: The one qb:DataSet every observation belongs to (ontology/datacube.ttl).
-DATASET = IPGR["dataset/ip-metrics"]
+#: The entities many sources share (data/registry/), with their provenance.
+REGISTRY_GRAPH = IPGR["graph/registry"]
+#: Figure keys across sources (corroborated, conflicting), their scopes and periods.
+FIGURES_GRAPH = IPGR["graph/figures"]
+#: The Data Cube structure every source's data set shares (ontology/datacube.ttl).
+STRUCTURE = IPGR["dsd/ip-metrics"]
 
 _REGION_CLASSES = {
     "province": IPG.Province,
     "autonomous-region": IPG.AutonomousRegion,
     "municipality": IPG.Municipality,
+    "special-administrative-region": IPG.SpecialAdministrativeRegion,
 }
 _CLASSES = {
     "countries": SCHEMA.Country,
@@ -92,6 +102,21 @@ def source_graph(slug: str) -> URIRef:
     return IPGR[f"graph/{slug}"]
 
 
+def dataset_iri(slug: str) -> URIRef:
+    """The ``qb:DataSet`` of the figures of source ``slug``."""
+    return IPGR[f"dataset/{slug}"]
+
+
+@dataclass(frozen=True)
+class SourceSummary:
+    """What one source contributes: its facts, figures and quotes."""
+
+    slug: str
+    facts: int
+    figures: int
+    quotes: int
+
+
 @dataclass
 class BuildResult:
     """What a build wrote: the file, its size and a summary of its content."""
@@ -100,6 +125,11 @@ class BuildResult:
     triples: int
     graphs: dict[str, int]
     classes: dict[str, int] = field(default_factory=dict)
+    sources: list[SourceSummary] = field(default_factory=list)
+    #: Whole-graph counts: sources, entities, figures, corroborated, conflicts.
+    totals: dict[str, int] = field(default_factory=dict)
+    #: The figure keys whose sources disagree.
+    conflicts: list[Figure] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------
@@ -107,29 +137,14 @@ class BuildResult:
 # ---------------------------------------------------------------------------
 
 
-def load_ontology(ontology_dir: str | Path) -> tuple[Graph, Graph]:
-    """Parse ``ipgraph.ttl`` + ``datacube.ttl`` and ``vocab/*.ttl``.
+def load_ontology(ontology_dir: str | Path) -> Graph:
+    """Parse ``ipgraph.ttl`` and ``datacube.ttl``.
 
     Raises:
         IpgraphError: a file is missing or is not valid Turtle (with its line).
     """
     ontology_dir = Path(ontology_dir)
-    ontology = parse_turtle(ontology_dir / "ipgraph.ttl", ontology_dir / "datacube.ttl")
-    vocab_files = sorted((ontology_dir / "vocab").glob("*.ttl"))
-    if not vocab_files:
-        raise FactsError("no vocabulary files (*.ttl) found", path=ontology_dir / "vocab")
-    return ontology, parse_turtle(*vocab_files)
-
-
-def vocabulary_ids(vocabulary: Graph) -> dict[str, set[str]]:
-    """The ids (last IRI segment) of the concepts of each vocabulary kind."""
-    ids: dict[str, set[str]] = {kind: set() for kind in CONCEPT_PATHS}
-    for concept in vocabulary.subjects(SKOS.inScheme, None):
-        for kind, path in CONCEPT_PATHS.items():
-            prefix = str(IPGR[f"{path}/"])
-            if str(concept).startswith(prefix):
-                ids[kind].add(str(concept)[len(prefix) :])
-    return ids
+    return parse_turtle(ontology_dir / "ipgraph.ttl", ontology_dir / "datacube.ttl")
 
 
 # ---------------------------------------------------------------------------
@@ -137,22 +152,32 @@ def vocabulary_ids(vocabulary: Graph) -> dict[str, set[str]]:
 # ---------------------------------------------------------------------------
 
 
-def build_dataset(facts: Facts, ontology: Graph, vocabulary: Graph) -> Dataset:
-    """The dataset of ``facts``: ontology, vocabulary and one graph per source."""
+def build_dataset(facts: Facts, ontology: Graph, vocabulary: Vocabulary) -> Dataset:
+    """The dataset of ``facts``: ontology, vocabulary, registry, one graph per
+    source, and the figures graph that relates the sources' figures."""
     dataset = Dataset()
     bind_prefixes(dataset)
     ontology_graph = dataset.graph(ONTOLOGY_GRAPH)
     ontology_graph += ontology
     vocabulary_graph = dataset.graph(VOCABULARY_GRAPH)
-    vocabulary_graph += vocabulary
-    _add_supertypes(vocabulary_graph, ontology)
+    vocabulary_graph += vocabulary.graph()
+    superclasses = _Superclasses(ontology)
+    superclasses.add_to(vocabulary_graph)
     labels = _Labels(facts, vocabulary)
+    registry = dataset.graph(REGISTRY_GRAPH)
+    _add_provenance(registry, facts)
+    for record in facts.of_source(None):
+        _add_record(registry, record, labels)
+    superclasses.add_to(registry)
     for slug in sorted(facts.sources):
         graph = dataset.graph(source_graph(slug))
         _add_source(graph, facts.sources[slug])
         for record in facts.of_source(slug):
             _add_record(graph, record, labels)
-        _add_supertypes(graph, ontology)
+        superclasses.add_to(graph)
+    figures = dataset.graph(FIGURES_GRAPH)
+    _add_figures(figures, compare(facts), labels)
+    superclasses.add_to(figures)
     return dataset
 
 
@@ -168,19 +193,66 @@ def _ref(value: tuple[str, str]) -> URIRef:
 class _Labels:
     """English labels of facts and concepts, to name derived things."""
 
-    def __init__(self, facts: Facts, vocabulary: Graph) -> None:
+    def __init__(self, facts: Facts, vocabulary: Vocabulary) -> None:
         self._facts = facts
         self._vocabulary = vocabulary
 
     def __call__(self, value: tuple[str, str]) -> str:
         section, ident = value
         if section in KINDS:
-            return self._facts.records[f"{KINDS[section].path}/{ident}"].fields["label"]
-        return str(self._vocabulary.value(_iri(section, ident), SKOS.prefLabel))
+            return self._facts.label(section, ident)
+        return self._vocabulary.concepts[section][ident].label
+
+    def is_source(self, ident: str) -> bool:
+        """Whether a provenance id names a stored source (else a registry entry)."""
+        return ident in self._facts.sources
+
+    def scope(self, record: Record) -> str:
+        """What an observation counts beyond its indicator: `` in biomedicine
+        and new materials``, `` (enterprises)``, or nothing."""
+        fields = record.fields
+        text = ""
+        if "industry_scope" in fields:
+            names = [self(industry) for industry in fields["industry_scope"]]
+            text += " in " + (", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0])
+        if "scope" in fields:
+            text += f" ({self(fields['scope'])})"
+        return text
+
+    def period(self, record: Record) -> str:
+        period = record.fields["period"]
+        return f"end of {period.label}" if record.fields["figure"] == "stock" else period.label
+
+
+def _add_provenance(graph: Graph, facts: Facts) -> None:
+    """The registry's provenance entries: a data package and its version, or a document."""
+    for ident, entry in sorted(facts.provenance.items()):
+        node = IPGR[f"provenance/{ident}"]
+        graph.add((node, RDF.type, PROV.Entity))
+        if "package" in entry:
+            graph.add((node, RDF.type, SCHEMA.Dataset))
+            graph.add((node, RDFS.label, Literal(f"{entry['package']} {entry['version']}", lang="en")))
+            graph.add((node, SCHEMA.name, Literal(entry["package"])))
+            graph.add((node, SCHEMA.version, Literal(entry["version"])))
+        else:
+            graph.add((node, RDF.type, SCHEMA.CreativeWork))
+            title = entry.get("title") or entry["document"]
+            graph.add((node, RDFS.label, Literal(title)))
+            if entry["document"].startswith(("http://", "https://")):
+                graph.add((node, SCHEMA.url, URIRef(entry["document"])))
+            else:
+                graph.add((node, SCHEMA.identifier, Literal(entry["document"])))
+        if "part" in entry:
+            graph.add((node, DCTERMS.description, Literal(entry["part"], lang="en")))
 
 
 def _add_source(graph: Graph, source: Source) -> None:
     article = IPGR[f"source/{source.slug}"]
+    figures = dataset_iri(source.slug)
+    graph.add((figures, RDF.type, QB.DataSet))
+    graph.add((figures, QB.structure, STRUCTURE))
+    graph.add((figures, RDFS.label, Literal(f"Figures of: {source.headline}", lang="en")))
+    graph.add((figures, PROV.wasDerivedFrom, article))
     publisher = IPGR[f"organization/{_slugify(source.publisher)}"]
     graph.add((article, RDF.type, SCHEMA.NewsArticle))
     graph.add((article, RDFS.label, Literal(source.headline, lang="en")))
@@ -192,6 +264,7 @@ def _add_source(graph: Graph, source: Source) -> None:
     graph.add((article, SCHEMA.text, Literal(source.text)))
     graph.add((publisher, RDF.type, SCHEMA.Organization))
     graph.add((publisher, RDFS.label, Literal(source.publisher, lang="en")))
+    graph.add((publisher, PROV.wasDerivedFrom, article))
 
 
 def _slugify(text: str) -> str:
@@ -201,15 +274,36 @@ def _slugify(text: str) -> str:
 def _add_record(graph: Graph, record: Record, labels: _Labels) -> None:
     fields = record.fields
     if record.kind == "mentions":
-        subject = _ref(fields["concept"])
+        subject = _ref(fields["of"])
+        _add_alt_labels(graph, subject, fields)
+        _add_additions(graph, subject, fields)
     else:
         subject = _iri(record.kind, record.id)
         graph.add(
             (subject, RDF.type, _REGION_CLASSES[fields["type"]] if record.kind == "regions" else _CLASSES[record.kind])
         )
         _add_labels(graph, subject, record, labels)
-        _ADDERS[record.kind](graph, subject, fields)
-    _add_evidence(graph, subject, record)
+        if record.kind == "observations":
+            _add_observation(graph, subject, record)
+        else:
+            _ADDERS[record.kind](graph, subject, fields)
+    if record.evidence is not None:
+        _add_evidence(graph, subject, record)
+    for ident in record.provenance:
+        kind = "source" if labels.is_source(ident) else "provenance"
+        graph.add((subject, PROV.wasDerivedFrom, IPGR[f"{kind}/{ident}"]))
+
+
+def _add_additions(graph: Graph, subject: URIRef, fields: dict[str, Any]) -> None:
+    """What a source's mention adds about an entity declared elsewhere."""
+    if "capital_of" in fields:
+        graph.add((subject, IPG.capitalOf, _ref(fields["capital_of"])))
+    if "part_of" in fields:
+        graph.add((subject, ORG.subOrganizationOf, _ref(fields["part_of"])))
+    if "job_title" in fields:
+        graph.add((subject, SCHEMA.jobTitle, Literal(fields["job_title"], lang="en")))
+    if "works_for" in fields:
+        graph.add((subject, SCHEMA.worksFor, _ref(fields["works_for"])))
 
 
 def _add_labels(graph: Graph, subject: URIRef, record: Record, labels: _Labels) -> None:
@@ -221,9 +315,14 @@ def _add_labels(graph: Graph, subject: URIRef, record: Record, labels: _Labels) 
     elif record.kind == "focus":
         label = f"industry focus of {labels(fields['of'])}"
     else:  # observations
-        what = f"{labels(fields['indicator'])}, {labels(fields['area'])}, {fields['period'].label}"
-        label = f"{what}: {fields['stated_value']}"
+        qualifier = f"{labels(fields['qualifier'])} " if "qualifier" in fields else ""
+        what = f"{labels(fields['indicator'])}{labels.scope(record)}, {labels(fields['area'])}, {labels.period(record)}"
+        label = f"{what}: {qualifier}{fields['stated_value']}"
     graph.add((subject, RDFS.label, Literal(label, lang="en")))
+    _add_alt_labels(graph, subject, fields)
+
+
+def _add_alt_labels(graph: Graph, subject: URIRef, fields: dict[str, Any]) -> None:
     if "label_zh" in fields:
         graph.add((subject, SKOS.altLabel, Literal(fields["label_zh"], lang="zh")))
     for alt in fields.get("alt_labels", []):
@@ -259,6 +358,8 @@ def _add_evidence(graph: Graph, subject: URIRef, record: Record) -> None:
 def _add_place(graph: Graph, subject: URIRef, fields: dict[str, Any]) -> None:
     if "part_of" in fields:
         graph.add((subject, SCHEMA.containedInPlace, _ref(fields["part_of"])))
+    if "iso_code" in fields:
+        graph.add((subject, IPG.iso3166Code, Literal(fields["iso_code"])))
 
 
 def _add_group(graph: Graph, subject: URIRef, fields: dict[str, Any]) -> None:
@@ -270,12 +371,17 @@ def _add_city(graph: Graph, subject: URIRef, fields: dict[str, Any]) -> None:
     graph.add((subject, SCHEMA.containedInPlace, _ref(fields["in"])))
     if "capital_of" in fields:
         graph.add((subject, IPG.capitalOf, _ref(fields["capital_of"])))
+    if "geonames" in fields:
+        graph.add((subject, IPG.geonamesId, Literal(str(fields["geonames"]))))
 
 
 def _add_agency(graph: Graph, subject: URIRef, fields: dict[str, Any]) -> None:
     graph.add((subject, IPG.jurisdiction, _ref(fields["jurisdiction"])))
     if "part_of" in fields:
         graph.add((subject, ORG.subOrganizationOf, _ref(fields["part_of"])))
+    for name in fields.get("former_names", []):
+        graph.add((subject, IPG.formerName, Literal(name, lang="en")))
+        graph.add((subject, SKOS.altLabel, Literal(name, lang="en")))
 
 
 def _add_organization(graph: Graph, subject: URIRef, fields: dict[str, Any]) -> None:
@@ -315,26 +421,79 @@ def _add_measure(graph: Graph, subject: URIRef, fields: dict[str, Any]) -> None:
         graph.add((subject, IPG.implementedBy, _ref(fields["implemented_by"])))
     for industry in fields.get("industries", []):
         graph.add((subject, IPG.targetsIndustry, _ref(industry)))
+    if "date" in fields:
+        graph.add((subject, DCTERMS.date, _partial_date(fields["date"])))
 
 
-def _add_observation(graph: Graph, subject: URIRef, fields: dict[str, Any]) -> None:
+def _partial_date(text: str) -> Literal:
+    """``2021`` as xsd:gYear, ``2021-06`` as xsd:gYearMonth, else xsd:date."""
+    datatype = {4: XSD.gYear, 7: XSD.gYearMonth}.get(len(text), XSD.date)
+    return Literal(text, datatype=datatype)
+
+
+def _add_observation(graph: Graph, subject: URIRef, record: Record) -> None:
+    fields = record.fields
     period = fields["period"]
-    graph.add((subject, QB.dataSet, DATASET))
+    flow = fields["figure"] == "flow"
+    graph.add((subject, RDF.type, IPG.FlowObservation if flow else IPG.StockObservation))
+    graph.add((subject, QB.dataSet, dataset_iri(record.source)))
     graph.add((subject, SDMX_DIMENSION.refArea, _ref(fields["area"])))
     graph.add((subject, SDMX_DIMENSION.refPeriod, URIRef(period.iri)))
-    graph.add((URIRef(period.iri), RDFS.label, Literal(period.label, lang="en")))
-    graph.add((subject, IPG.periodEnd, Literal(period.end)))
     graph.add((subject, IPG.indicator, _ref(fields["indicator"])))
+    graph.add((subject, IPG.figureScope, scope_iri(scope_token(record))))
+    graph.add((subject, IPG.periodEnd, Literal(period.end)))
+    if flow:
+        graph.add((subject, IPG.periodStart, Literal(period.start)))
     graph.add((subject, SDMX_MEASURE.obsValue, _number(fields["value"])))
     graph.add((subject, IPG.statedValue, Literal(fields["stated_value"])))
+    graph.add((subject, IPG.valuePrecision, Literal(fields["precision"], datatype=XSD.decimal)))
     graph.add((subject, SDMX_ATTRIBUTE.unitMeasure, _ref(fields["unit"])))
+    if "qualifier" in fields:
+        graph.add((subject, IPG.qualifier, _ref(fields["qualifier"])))
     if "yoy_change_percent" in fields:
         change = fields["yoy_change_percent"]
         graph.add((subject, IPG.yoyChangePercent, Literal(change, datatype=XSD.decimal)))
     for industry in fields.get("industry_scope", []):
         graph.add((subject, IPG.industryScope, _ref(industry)))
+    if "scope" in fields:
+        graph.add((subject, IPG.scope, _ref(fields["scope"])))
     if "reported_by" in fields:
         graph.add((subject, IPG.reportedBy, _ref(fields["reported_by"])))
+    graph.add((subject, IPG.figure, figure_iri(key_of(record))))
+
+
+_STATUS = {"single": IPG.SingleSource, "corroborated": IPG.Corroborated, "conflict": IPG.Conflicting}
+
+
+def _add_figures(graph: Graph, figures: list[Figure], labels: _Labels) -> None:
+    """Each figure key once: what it counts, where and when, how many sources
+    state it and whether they agree; each scope and period once."""
+    for figure in figures:
+        first = figure.observations[0]
+        fields = first.fields
+        node = figure_iri(figure.key)
+        scope = scope_iri(figure.key[3])
+        period = fields["period"]
+        graph.add((node, RDF.type, IPG.Figure))
+        what = f"{labels(fields['indicator'])}{labels.scope(first)}, {labels(fields['area'])}, {labels.period(first)}"
+        graph.add((node, RDFS.label, Literal(what, lang="en")))
+        graph.add((node, IPG.indicator, _ref(fields["indicator"])))
+        graph.add((node, SDMX_DIMENSION.refArea, _ref(fields["area"])))
+        graph.add((node, IPG.figureScope, scope))
+        graph.add((node, IPG.periodEnd, Literal(period.end)))
+        if fields["figure"] == "flow":
+            graph.add((node, IPG.periodStart, Literal(period.start)))
+        graph.add((node, IPG.figureStatus, _STATUS[figure.status]))
+        graph.add((node, IPG.sourceCount, Literal(len(figure.sources))))
+        graph.add((node, IPG.observationCount, Literal(len(figure.observations))))
+        graph.add((scope, RDF.type, IPG.FigureScope))
+        graph.add((scope, RDFS.label, Literal(labels.scope(first).strip() or "all", lang="en")))
+        for industry in fields.get("industry_scope", []):
+            graph.add((scope, IPG.industryScope, _ref(industry)))
+        if "scope" in fields:
+            graph.add((scope, IPG.scope, _ref(fields["scope"])))
+        for record in figure.observations:
+            graph.add((URIRef(record.fields["period"].iri), RDFS.label, Literal(record.fields["period"].label, lang="en")))
 
 
 def _number(value: Decimal) -> Literal:
@@ -356,17 +515,28 @@ _ADDERS = {
     "events": _add_event,
     "focus": _add_focus,
     "measures": _add_measure,
-    "observations": _add_observation,
 }
 
 
-def _add_supertypes(graph: Graph, ontology: Graph) -> None:
-    """State every superclass of each typed subject, so that queries by the
-    contract's general terms (``org:Organization``, ``schema:AdministrativeArea``)
-    find the facts without a reasoner."""
-    for subject, cls in list(graph.subject_objects(RDF.type)):
-        for superclass in ontology.transitive_objects(cls, RDFS.subClassOf):
-            graph.add((subject, RDF.type, superclass))
+class _Superclasses:
+    """Every superclass of each class of the ontology, computed once."""
+
+    def __init__(self, ontology: Graph) -> None:
+        self._ontology = ontology
+        self._cache: dict[URIRef, list[URIRef]] = {}
+
+    def of(self, cls: URIRef) -> list[URIRef]:
+        if cls not in self._cache:
+            self._cache[cls] = [c for c in self._ontology.transitive_objects(cls, RDFS.subClassOf) if c != cls]
+        return self._cache[cls]
+
+    def add_to(self, graph: Graph) -> None:
+        """State every superclass of each typed subject, so that queries by the
+        contract's general terms (``org:Organization``, ``schema:AdministrativeArea``)
+        find the facts without a reasoner."""
+        for subject, cls in list(graph.subject_objects(RDF.type)):
+            for superclass in self.of(cls):
+                graph.add((subject, RDF.type, superclass))
 
 
 # ---------------------------------------------------------------------------
@@ -375,7 +545,12 @@ def _add_supertypes(graph: Graph, ontology: Graph) -> None:
 
 
 def serialize_trig(dataset: Dataset) -> bytes:
-    """Canonical TriG: named graphs in IRI order, each as sorted Turtle."""
+    """Canonical TriG: named graphs in IRI order, each as sorted Turtle.
+
+    The Turtle of each graph is written by rdflib with the prefixes first and
+    a blank line after them; the statements are taken whole after that line
+    (never split into lines: a literal may hold any line separator).
+    """
     header = "".join(f"@prefix {prefix}: <{iri}> .\n" for prefix, iri in sorted(PREFIXES.items()))
     blocks = [header]
     names = bind_prefixes(Graph(bind_namespaces="none")).namespace_manager
@@ -385,21 +560,42 @@ def serialize_trig(dataset: Dataset) -> bytes:
         graph = bind_prefixes(Graph(bind_namespaces="none"))
         graph += context
         body = graph.serialize(format="turtle")
-        # Not indented: a line may continue a multi-line literal.
-        statements = "\n".join(line for line in body.splitlines() if not line.startswith("@prefix")).strip("\n")
-        blocks.append(f"\n{context.identifier.n3(names)} {{\n{statements}\n}}\n")
+        statements = body.split("\n\n", 1)[1] if body.startswith("@prefix") else body
+        blocks.append(f"\n{context.identifier.n3(names)} {{\n{statements.strip(chr(10))}\n}}\n")
     return "".join(blocks).encode("utf-8")
 
 
+def check_trig(data: bytes, quads: int, path: Path) -> None:
+    """Parse ``data`` back (with Oxigraph, a conformant parser) and count its
+    quads, before it may replace a good file.
+
+    Raises:
+        FactsError: the TriG does not parse or holds another number of quads.
+    """
+    store = pyoxigraph.Store()
+    try:
+        store.load(data, format=pyoxigraph.RdfFormat.TRIG)
+    except SyntaxError as error:
+        raise FactsError(f"the TriG written does not parse back ({error}); nothing was replaced", path=path) from None
+    if len(store) != quads:
+        raise FactsError(f"the TriG written holds {len(store)} quads, not {quads}; nothing was replaced", path=path)
+
+
 def write_atomic(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename, so a
-    reader never sees half a file and a failure leaves the old one."""
+    """Write ``data`` to ``path`` through a temporary file, fsync and a
+    rename, so a reader never sees half a file and a failure leaves the old
+    one; the file gets the mode the user's umask gives a new file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -419,41 +615,68 @@ def build(
             integrity constraints (``queries/datacube/`` beside ``ontology_dir``);
             nothing is written.
     """
-    ontology, vocabulary = load_ontology(ontology_dir)
-    facts = load_facts(data_dir, vocabulary_ids(vocabulary))
+    ontology = load_ontology(ontology_dir)
+    vocabulary = load_vocabulary(Path(data_dir) / "vocab")
+    facts = load_facts(data_dir, vocabulary)
+    check_keys(facts)
     dataset = build_dataset(facts, ontology, vocabulary)
     # The links graph: data/mappings/*.sssom.tsv, checked against the facts (ipgraph.mappings).
     links = dataset.graph(LINKS_GRAPH)
     links += links_graph(Path(data_dir) / "mappings", known_subjects(dataset))
     project = Path(ontology_dir).parent
     validate_graph(dataset, Path(ontology_dir) / "shapes.ttl", project / "queries" / "datacube")
-    write_atomic(out, serialize_trig(dataset))
-    return summarize(dataset, Path(out))
+    data = serialize_trig(dataset)
+    quads = sum(len(graph) for graph in dataset.graphs())
+    check_trig(data, quads, Path(out))
+    write_atomic(out, data)
+    return summarize(dataset, facts, Path(out))
 
 
-def summarize(dataset: Dataset, path: Path) -> BuildResult:
-    """Count triples per named graph, and the entities of each class the
-    sources state, by their most specific class (an agency is not counted
-    again as an organisation; an entity named by two sources counts once)."""
+def _entity_class(record: Record) -> URIRef:
+    if record.kind == "regions":
+        return _REGION_CLASSES[record.fields["type"]]
+    return _CLASSES[record.kind]
+
+
+def summarize(dataset: Dataset, facts: Facts, path: Path) -> BuildResult:
+    """Count triples per named graph; entities by their most specific class
+    (each declared once: in the registry or one facts file); and, per source
+    and for the whole graph, facts, figures and quotes. One pass over each."""
     names = dataset.namespace_manager
-    graphs = {
-        g.identifier.n3(names): len(g) for g in sorted(dataset.graphs(), key=lambda g: str(g.identifier)) if len(g)
-    }
-    typed = {
-        (subject, cls)
-        for graph in dataset.graphs()
-        if graph.identifier not in (ONTOLOGY_GRAPH, VOCABULARY_GRAPH)
-        for subject, cls in graph.subject_objects(RDF.type)
-        if cls in _CLASSES.values() or cls in _REGION_CLASSES.values() or cls == SCHEMA.NewsArticle
-    }
-    ontology = dataset.graph(ONTOLOGY_GRAPH)
+    graphs = {}
+    for graph in sorted(dataset.graphs(), key=lambda g: str(g.identifier)):
+        if size := len(graph):
+            graphs[graph.identifier.n3(names)] = size
     classes = Counter(
-        cls.n3(names)
-        for subject, cls in typed
-        if not any(
-            (subject, other) in typed and cls in ontology.transitive_objects(other, RDFS.subClassOf)
-            for other in _CLASSES.values()
-            if other != cls
-        )
+        _entity_class(record).n3(names) for record in facts.records.values() if record.kind in _CLASSES or record.kind == "regions"
     )
-    return BuildResult(path=path, triples=sum(graphs.values()), graphs=graphs, classes=dict(sorted(classes.items())))
+    classes[SCHEMA.NewsArticle.n3(names)] = len(facts.sources)
+    sources = []
+    for slug in sorted(facts.sources):
+        records = list(facts.of_source(slug))
+        quotes = {(r.evidence.start, r.evidence.end) for r in records}
+        figures = sum(1 for r in records if r.kind == "observations")
+        sources.append(SourceSummary(slug=slug, facts=len(records), figures=figures, quotes=len(quotes)))
+    figures = compare(facts)
+    status = Counter(figure.status for figure in figures)
+    entities = sum(1 for r in facts.records.values() if r.kind in _ENTITY_SECTIONS)
+    totals = {
+        "sources": len(facts.sources),
+        "entities": entities,
+        "observations": sum(s.figures for s in sources),
+        "figures": len(figures),
+        "corroborated figures": status["corroborated"],
+        "conflicts": status["conflict"],
+    }
+    return BuildResult(
+        path=path,
+        triples=sum(graphs.values()),
+        graphs=graphs,
+        classes=dict(sorted(classes.items())),
+        sources=sources,
+        totals=totals,
+        conflicts=[figure for figure in figures if figure.status == "conflict"],
+    )
+
+
+_ENTITY_SECTIONS = ("countries", "regions", "region_groups", "cities", "agencies", "organizations", "people", "events")

@@ -121,10 +121,21 @@ def build(data_dir: Path, ontology_dir: Path, out: Path) -> None:
     for name, count in result.graphs.items():
         graphs.add_row(name, str(count))
     console.print(graphs)
+    sources = Table("source", "facts", "figures", "quotes", title="Sources", title_justify="left")
+    for source in result.sources:
+        sources.add_row(source.slug, str(source.facts), str(source.figures), str(source.quotes))
+    console.print(sources)
     classes = Table("class", "entities", title="Entities by class", title_justify="left")
     for name, count in result.classes.items():
         classes.add_row(name, str(count))
     console.print(classes)
+    totals = Table("whole graph", "count", title="Whole graph", title_justify="left")
+    for name, count in result.totals.items():
+        totals.add_row(name, str(count))
+    console.print(totals)
+    for figure in result.conflicts:
+        readings = "; ".join(f"{r.fields['stated_value']} ({r.source})" for r in figure.observations)
+        errors.print(f"Conflict: {'/'.join(figure.key)}: {readings}", markup=False, soft_wrap=True)
 
 
 @main.command()

@@ -1,42 +1,50 @@
-"""Read curated facts: source texts with their metadata, and the YAML facts
-that rest on them, each fact with the exact quote it is taken from.
+"""Read curated facts: the registry of shared entities, the source texts with
+their metadata, and the YAML facts that rest on them, each fact with the exact
+quote it is taken from.
 
 A source is two files in ``data/sources/``: ``<slug>.txt`` (the article,
 verbatim, UTF-8) and ``<slug>.yaml`` (headline, publisher, date, URL). Its
-facts are ``data/facts/<slug>.yaml``. Loading checks every field, every
-reference between facts and every quote; the first problem raises a
-:class:`~ipgraph.errors.FactsError` naming the file, line and field.
+facts are ``data/facts/<slug>.yaml``. Entities many sources name (regions,
+cities, agencies) are declared once in ``data/registry/*.yaml``, each record
+with its provenance; a source refers to them by id and records what it says of
+them under ``mentions:``. Loading checks every field, every reference and
+every quote; the first problem raises a :class:`~ipgraph.errors.FactsError`
+naming the file, line and field (``docs/curating.md`` describes the format).
 
 Example:
     >>> from ipgraph.facts import load_facts
-    >>> facts = load_facts("data")                          # doctest: +SKIP
-    >>> facts.records["region/jilin"].fields["label"]       # doctest: +SKIP
+    >>> from ipgraph.vocab import load_vocabulary
+    >>> facts = load_facts("data", load_vocabulary("data/vocab"))   # doctest: +SKIP
+    >>> facts.records["region/jilin"].fields["label"]               # doctest: +SKIP
     'Jilin'
 """
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ipgraph.errors import FactsError, QuoteError, SourceError
+from ipgraph.periods import Period, PeriodError, parse_period, parse_stated_number, precision
+from ipgraph.vocab import SCHEMES, Vocabulary, closest
+from ipgraph.yamlfile import Map, read_text, read_yaml
 
 __all__ = [
+    "CONCEPT_PATHS",
     "KINDS",
+    "REGISTRY_SECTIONS",
     "Evidence",
     "Facts",
     "Period",
     "Record",
     "Source",
     "load_facts",
+    "locate_quote",
     "parse_stated_number",
 ]
 
@@ -44,81 +52,6 @@ __all__ = [
 CONTEXT_CHARS = 32
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-
-
-# ---------------------------------------------------------------------------
-# YAML with line numbers
-# ---------------------------------------------------------------------------
-
-
-class _Map(dict):
-    """A YAML mapping that remembers the line of itself and of each key."""
-
-    line: int = 0
-    key_lines: dict[str, int]
-
-
-class _Loader(yaml.SafeLoader):
-    """Safe YAML loader: mappings keep line numbers, floats stay exact
-    decimals, and a repeated key is an error instead of a silent overwrite."""
-
-
-def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
-    loader.flatten_mapping(node)
-    result = _Map()
-    result.line = node.start_mark.line + 1
-    result.key_lines = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        line = key_node.start_mark.line + 1
-        if key in result:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"key {key!r} appears twice in one mapping", key_node.start_mark
-            )
-        result[key] = loader.construct_object(value_node, deep=True)
-        result.key_lines[key] = line
-    return result
-
-
-def _construct_decimal(loader: _Loader, node: yaml.ScalarNode) -> Decimal:
-    text = loader.construct_scalar(node).replace("_", "")
-    try:
-        return Decimal(text)
-    except InvalidOperation:  # .inf, .nan
-        raise yaml.constructor.ConstructorError(
-            None, None, f"{text!r} is not a finite number", node.start_mark
-        ) from None
-
-
-def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> dt.date:
-    try:
-        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
-    except ValueError as error:  # e.g. 2025-02-30
-        raise yaml.constructor.ConstructorError(
-            None, None, f"{node.value!r} is not a valid date ({error})", node.start_mark
-        ) from None
-
-
-_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
-_Loader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SourceError("file not found", path=path) from None
-    except UnicodeDecodeError as error:
-        raise FactsError(f"not UTF-8 text (byte {error.start})", path=path) from None
-    try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else None
-        raise FactsError(f"malformed YAML: {error.problem or error}", path=path, line=line) from None
-    except yaml.YAMLError as error:
-        raise FactsError(f"malformed YAML: {error}", path=path) from None
 
 
 # ---------------------------------------------------------------------------
@@ -138,6 +71,7 @@ class Source:
     language: str
     text: str
     text_path: Path
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -152,60 +86,73 @@ class Evidence:
     suffix: str
 
 
-@dataclass(frozen=True)
-class Period:
-    """A reference period: ``2024`` (a year), ``2025-04`` (a month) or a day."""
-
-    text: str
-    iri: str
-    end: dt.date
-    label: str
-
-
 @dataclass
 class Record:
-    """One curated fact or entity, checked and with its evidence located."""
+    """One curated fact or entity, checked, with its evidence located (a
+    source's item) or its provenance named (a registry record).
+
+    ``source`` is the slug of the source whose facts file declares it, or
+    ``None`` for a registry record.
+    """
 
     kind: str
     id: str
     fields: dict[str, Any]
-    evidence: Evidence
+    evidence: Evidence | None
     path: Path
     line: int
+    source: str | None = None
+    provenance: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
-        """``kind/id``, for example ``region/jilin``."""
+        """``kind/id``, for example ``region/jilin``; a mention's key also
+        names its source, as its id is only unique there."""
+        if self.kind == "mentions":
+            return f"mention/{self.source}/{self.id}"
         return f"{KINDS[self.kind].path}/{self.id}"
 
 
 @dataclass
 class Facts:
-    """Everything read from ``data/``: sources and the records resting on them."""
+    """Everything read from ``data/``: the registry, the sources and the
+    records resting on them."""
 
     sources: dict[str, Source] = field(default_factory=dict)
     records: dict[str, Record] = field(default_factory=dict)
+    #: The provenance entries of the registry files, by id.
+    provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _by_source: dict[str | None, list[Record]] = field(default_factory=dict)
 
-    def of_source(self, slug: str) -> Iterator[Record]:
-        """The records whose evidence is in source ``slug``, in a stable order."""
-        for key in sorted(self.records):
-            if self.records[key].evidence.source == slug:
-                yield self.records[key]
+    def add(self, record: Record) -> None:
+        self.records[record.key] = record
+        self._by_source.setdefault(record.source, []).append(record)
+
+    def of_source(self, slug: str | None) -> Iterator[Record]:
+        """The records a source's facts file declares (``None``: the
+        registry's), in a stable order."""
+        yield from sorted(self._by_source.get(slug, []), key=lambda record: record.key)
+
+    def label(self, section: str, ident: str) -> str:
+        """The English label of entity ``ident`` of ``section``."""
+        return self.records[f"{KINDS[section].path}/{ident}"].fields["label"]
 
 
 # ---------------------------------------------------------------------------
 # The schema of a facts file
 # ---------------------------------------------------------------------------
 
-# Field types: "text", "date", "period", "count" (a number >= 0),
-# "percent" (any number), "enum:a|b", "ref:kind|kind" (one id) and
-# "refs:kind|kind" (a list of ids). Kinds "industry", "indicator", "unit" and
-# "measure-type" are SKOS concepts defined in ontology/vocab/.
+# Field types: "text", "texts", "date", "partial-date" (YYYY, YYYY-MM or a
+# date), "period", "count" (a number >= 0), "percent" (any number), "integer",
+# "enum:a|b", "ref:kind|kind" (one id), "refs:kind|kind" (a list of ids) and
+# "entity" (``path/id`` of any entity or concept). Concept kinds (industry,
+# indicator, unit, measure-type, scope, qualifier) are the schemes of
+# data/vocab/ (ipgraph.vocab).
 
 
 @dataclass(frozen=True)
 class Kind:
-    """A top-level section of a facts file and the fields of its items."""
+    """A top-level section of a facts or registry file and the fields of its items."""
 
     section: str
     path: str  # IRI path segment under ipgr:
@@ -214,29 +161,33 @@ class Kind:
 
 
 _LABELS = {"label_zh": "text", "alt_labels": "texts"}
+_PLACES = "regions|region_groups|cities|countries"
 
 KINDS: dict[str, Kind] = {
     kind.section: kind
     for kind in [
-        Kind("countries", "country", {"label": "text"}, dict(_LABELS)),
+        Kind("countries", "country", {"label": "text"}, {**_LABELS, "iso_code": "text"}),
         Kind(
             "regions",
             "region",
-            {"label": "text", "type": "enum:province|autonomous-region|municipality"},
-            {**_LABELS, "part_of": "ref:countries"},
+            {
+                "label": "text",
+                "type": "enum:province|autonomous-region|municipality|special-administrative-region",
+            },
+            {**_LABELS, "part_of": "ref:countries", "iso_code": "text"},
         ),
         Kind("region_groups", "region-group", {"label": "text", "members": "refs:regions"}, dict(_LABELS)),
         Kind(
             "cities",
             "city",
             {"label": "text", "in": "ref:regions"},
-            {**_LABELS, "capital_of": "ref:regions"},
+            {**_LABELS, "capital_of": "ref:regions", "geonames": "integer"},
         ),
         Kind(
             "agencies",
             "agency",
-            {"label": "text", "jurisdiction": "ref:regions|countries"},
-            {**_LABELS, "part_of": "ref:agencies"},
+            {"label": "text", "jurisdiction": "ref:regions|cities|countries"},
+            {**_LABELS, "part_of": "ref:agencies", "former_names": "texts"},
         ),
         Kind("organizations", "organization", {"label": "text"}, {**_LABELS, "location": "ref:cities|regions"}),
         Kind(
@@ -249,40 +200,70 @@ KINDS: dict[str, Kind] = {
         Kind(
             "events",
             "event",
-            {"label": "text", "location": "ref:cities|regions"},
+            {"label": "text", "location": "ref:cities|regions|countries"},
             {**_LABELS, "start_date": "date", "occurring_on": "date"},
         ),
-        Kind("focus", "focus", {"of": "ref:regions|region_groups", "industries": "refs:industry"}),
+        Kind("focus", "focus", {"of": "ref:regions|region_groups|cities|countries", "industries": "refs:industry"}),
         Kind(
             "measures",
             "measure",
             {
                 "label": "text",
                 "type": "ref:measure-type",
-                "implemented_in": "ref:regions|region_groups",
+                "implemented_in": f"ref:{_PLACES}",
                 "description": "text",
             },
-            {"implemented_by": "ref:agencies", "industries": "refs:industry"},
+            {"implemented_by": "ref:agencies", "industries": "refs:industry", "date": "partial-date"},
         ),
         Kind(
             "observations",
             "observation",
             {
-                "area": "ref:regions|region_groups|cities",
-                "period": "period",
                 "indicator": "ref:indicator",
+                "area": f"ref:{_PLACES}",
+                "figure": "enum:stock|flow",
+                "period": "period",
                 "value": "count",
                 "stated_value": "text",
                 "unit": "ref:unit",
             },
-            {"yoy_change_percent": "percent", "industry_scope": "refs:industry", "reported_by": "ref:agencies"},
+            {
+                "qualifier": "ref:qualifier",
+                "yoy_change_percent": "percent",
+                "industry_scope": "refs:industry",
+                "scope": "ref:scope",
+                "reported_by": "ref:agencies",
+            },
         ),
-        Kind("mentions", "mention", {"concept": "ref:industry|indicator"}),
+        Kind(
+            "mentions",
+            "mention",
+            {"of": "entity"},
+            {
+                **_LABELS,
+                "capital_of": "ref:regions",
+                "part_of": "ref:agencies",
+                "job_title": "text",
+                "works_for": "ref:agencies|organizations",
+            },
+        ),
     ]
 }
 
+#: The sections a registry file may hold.
+REGISTRY_SECTIONS = ("countries", "regions", "cities", "agencies", "organizations")
+
 #: IRI path segment of each vocabulary kind.
-CONCEPT_PATHS = {"industry": "industry", "indicator": "indicator", "unit": "unit", "measure-type": "measure-type"}
+CONCEPT_PATHS = {kind: kind for kind in SCHEMES}
+
+#: Section of each IRI path segment of an entity (``region`` -> ``regions``).
+_SECTION_OF_PATH = {kind.path: section for section, kind in KINDS.items() if section != "mentions"}
+
+#: What a mention may add about an entity, by the entity's section.
+_ADDITIONS = {"capital_of": {"cities"}, "part_of": {"agencies"}, "job_title": {"people"}, "works_for": {"people"}}
+
+#: Sections whose labels and aliases must each name one entity.
+_NAMED = ("countries", "regions", "region_groups", "cities", "agencies", "organizations", "people")
 
 _COMMON = {"id", "quote"}
 
@@ -292,101 +273,202 @@ _COMMON = {"id", "quote"}
 # ---------------------------------------------------------------------------
 
 
-def load_facts(data_dir: str | Path, concepts: dict[str, set[str]] | None = None) -> Facts:
-    """Read and check every source and facts file under ``data_dir``.
+def load_facts(data_dir: str | Path, vocabulary: Vocabulary | None = None) -> Facts:
+    """Read and check the registry, every source and every facts file under ``data_dir``.
 
     Parameters:
-        data_dir: the folder holding ``sources/`` and ``facts/``.
-        concepts: the ids of each vocabulary kind (``industry``, ``indicator``,
-            ``unit``, ``measure-type``), to check references to them; from
-            :func:`ipgraph.build.vocabulary_ids`. ``None`` skips that check.
+        data_dir: the folder holding ``registry/``, ``sources/`` and ``facts/``.
+        vocabulary: the concepts (``ipgraph.vocab.load_vocabulary``), to check
+            references to them; ``None`` skips that check.
 
     Raises:
         FactsError: a file is malformed, a field is missing, unknown or of the
-            wrong type, an id is repeated, or a reference names nothing.
+            wrong type, an id is repeated, a reference names nothing, a
+            registry record has no provenance, or an alias names two entities.
         QuoteError: a quote is not in its source exactly once.
         SourceError: a source text or its metadata is missing or not UTF-8.
     """
     data_dir = Path(data_dir)
-    facts_dir = data_dir / "facts"
-    fact_files = sorted(facts_dir.glob("*.yaml"))
-    if not fact_files:
-        raise FactsError("no facts files (*.yaml) found", path=facts_dir)
     facts = Facts()
-    pending: list[tuple[Record, dict[str, str], _Map]] = []
+    pending: list[tuple[Record, dict[str, str], Map]] = []
+    for path in sorted((data_dir / "registry").glob("*.yaml")):
+        _load_registry_file(path, facts, pending)
+    fact_files = sorted((data_dir / "facts").glob("*.yaml"))
+    if not fact_files:
+        raise FactsError("no facts files (*.yaml) found", path=data_dir / "facts")
     for path in fact_files:
-        document = _read_yaml(path)
-        if not isinstance(document, _Map):
-            raise FactsError("expected a mapping with 'source:' and fact sections", path=path, line=1)
-        source = _load_source(data_dir, document, path)
-        facts.sources[source.slug] = source
-        for section, items in document.items():
-            if section == "source":
-                continue
-            kind = KINDS.get(section)
-            if kind is None:
+        _load_facts_file(data_dir, path, facts, pending)
+    for record in facts.of_source(None):
+        for ident in record.provenance:
+            if ident not in facts.provenance and ident not in facts.sources:
+                known = set(facts.provenance) | set(facts.sources)
                 raise FactsError(
-                    f"unknown section {section!r}; expected one of: {', '.join(['source', *KINDS])}",
-                    path=path,
-                    line=document.key_lines[section],
+                    f"unknown provenance {ident!r}{closest(ident, known)}: name an entry of the file's "
+                    "'provenance:' list or the slug of a source in data/sources/",
+                    path=record.path,
+                    line=record.line,
+                    field=f"{record.kind}.provenance",
                 )
-            if not isinstance(items, list):
-                raise FactsError("expected a list of items", path=path, line=document.key_lines[section], field=section)
-            for item in items:
-                record, refs = _load_item(kind, item, source, path, document.key_lines[section])
-                if record.key in facts.records:
-                    other = facts.records[record.key]
-                    raise FactsError(
-                        f"duplicate id {record.id!r}: already defined at {other.path}:{other.line}",
-                        path=path,
-                        line=record.line,
-                        field=f"{section}.id",
-                    )
-                facts.records[record.key] = record
-                pending.append((record, refs, item))
     ids_by_section: dict[str, set[str]] = {}
     for record in facts.records.values():
         ids_by_section.setdefault(record.kind, set()).add(record.id)
     for record, refs, item in pending:
-        _check_references(record, refs, item, ids_by_section, concepts)
+        _check_references(record, refs, item, ids_by_section, vocabulary, data_dir)
+    for record, _, item in pending:
+        if record.kind == "mentions":
+            _check_additions(record, item)
+        if record.kind == "observations" and vocabulary is not None:
+            _check_qualifier(record, item, vocabulary)
+    _check_aliases(facts)
     return facts
 
 
-def _load_source(data_dir: Path, document: _Map, path: Path) -> Source:
+def _duplicate(record: Record, other: Record, section: str) -> FactsError:
+    where = f"{other.path}:{other.line}"
+    message = f"duplicate id {record.id!r}: already defined at {where}"
+    if other.source is None or record.source != other.source:
+        path = KINDS[record.kind].path
+        message = (
+            f"{path.replace('-', ' ')} {record.id!r} is already declared at {where}; refer to it by its id "
+            f"(e.g. '{record.id}' in a reference field) and record what this source says of it under "
+            f"'mentions:' with 'of: {path}/{record.id}'"
+        )
+    return FactsError(message, path=record.path, line=record.line, field=f"{section}.id")
+
+
+def _load_registry_file(path: Path, facts: Facts, pending: list) -> None:
+    document = read_yaml(path)
+    if not isinstance(document, Map):
+        raise FactsError(
+            f"expected a mapping with 'provenance:' and sections ({', '.join(REGISTRY_SECTIONS)})", path=path, line=1
+        )
+    entries = document.get("provenance", [])
+    if not isinstance(entries, list):
+        raise FactsError("expected a list of provenance entries", path=path, line=document.line_of("provenance"))
+    for entry in entries:
+        _load_provenance(entry, path, document.line_of("provenance"), facts)
+    for section, items in document.items():
+        if section == "provenance":
+            continue
+        if section not in REGISTRY_SECTIONS:
+            raise FactsError(
+                f"unknown section {section!r}; a registry file holds: provenance, {', '.join(REGISTRY_SECTIONS)}",
+                path=path,
+                line=document.key_lines[section],
+            )
+        if not isinstance(items, list):
+            raise FactsError("expected a list of items", path=path, line=document.key_lines[section], field=section)
+        for item in items:
+            record, refs = _load_item(KINDS[section], item, None, path, document.key_lines[section])
+            if record.key in facts.records:
+                raise _duplicate(record, facts.records[record.key], section)
+            facts.add(record)
+            pending.append((record, refs, item))
+
+
+def _load_provenance(entry: Any, path: Path, line: int, facts: Facts) -> None:
+    if not isinstance(entry, Map):
+        raise FactsError("expected a provenance entry (id, and package + version or document)", path=path, line=line)
+    ident = entry.get("id")
+    if not isinstance(ident, str) or not SLUG.match(ident):
+        raise FactsError("expected an id of lower-case letters, digits and hyphens", path=path, line=entry.line)
+    allowed = {"id", "package", "version", "part", "document", "title", "date"}
+    for key in entry:
+        if key not in allowed:
+            raise FactsError(
+                f"unknown field {key!r}; expected: {', '.join(sorted(allowed))}",
+                path=path,
+                line=entry.line_of(key),
+                field=f"provenance.{key}",
+            )
+    is_package = isinstance(entry.get("package"), str) and isinstance(entry.get("version"), str)
+    is_document = isinstance(entry.get("document"), str) and re.match(r"^(https?://\S+|data/\S+)$", entry["document"])
+    if not (is_package or is_document):
+        raise FactsError(
+            "a provenance entry names a data package and its version (package:, version:) "
+            "or a document (document: an http(s) URL or a path under data/, title:)",
+            path=path,
+            line=entry.line,
+            field="provenance",
+        )
+    if ident in facts.provenance:
+        raise FactsError(f"duplicate provenance id {ident!r}", path=path, line=entry.line, field="provenance.id")
+    facts.provenance[ident] = dict(entry)
+
+
+def _load_facts_file(data_dir: Path, path: Path, facts: Facts, pending: list) -> None:
+    document = read_yaml(path)
+    if not isinstance(document, Map):
+        raise FactsError("expected a mapping with 'source:' and fact sections", path=path, line=1)
+    source = _load_source(data_dir, document, path)
+    if source.slug in facts.sources:
+        other = facts.sources[source.slug]
+        raise FactsError(f"source {source.slug!r} already has a facts file ({other.text_path})", path=path, line=1)
+    facts.sources[source.slug] = source
+    for section, items in document.items():
+        if section == "source":
+            continue
+        kind = KINDS.get(section)
+        if kind is None:
+            raise FactsError(
+                f"unknown section {section!r}; expected one of: {', '.join(['source', *KINDS])}",
+                path=path,
+                line=document.key_lines[section],
+            )
+        if not isinstance(items, list):
+            raise FactsError("expected a list of items", path=path, line=document.key_lines[section], field=section)
+        for item in items:
+            record, refs = _load_item(kind, item, source, path, document.key_lines[section])
+            if record.key in facts.records:
+                raise _duplicate(record, facts.records[record.key], section)
+            facts.add(record)
+            pending.append((record, refs, item))
+
+
+def _load_source(data_dir: Path, document: Map, path: Path) -> Source:
     slug = document.get("source")
     if not isinstance(slug, str) or not SLUG.match(slug):
         raise FactsError(
             "expected 'source: <slug>' naming a file in data/sources/ (lower case, digits, hyphens)",
             path=path,
-            line=document.key_lines.get("source", 1),
+            line=document.line_of("source"),
             field="source",
         )
     text_path = data_dir / "sources" / f"{slug}.txt"
     meta_path = data_dir / "sources" / f"{slug}.yaml"
-    try:
-        text = text_path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise SourceError(f"source text of {slug!r} not found", path=text_path) from None
-    except UnicodeDecodeError as error:
-        raise SourceError(f"source text is not UTF-8 (byte {error.start})", path=text_path) from None
-    meta = _read_yaml(meta_path)
-    if not isinstance(meta, _Map):
+    if not text_path.exists() and not text_path.is_symlink():
+        raise SourceError(f"source text of {slug!r} not found", path=text_path)
+    text = read_text(text_path, SourceError)
+    if not text.strip():
+        raise SourceError("the source text is empty", path=text_path)
+    if not meta_path.exists() and not meta_path.is_symlink():
+        raise SourceError(f"metadata of source {slug!r} not found", path=meta_path)
+    meta = read_yaml(meta_path)
+    if not isinstance(meta, Map):
         raise SourceError("expected a mapping of headline, publisher, date_published, url", path=meta_path, line=1)
     expected = {"headline": str, "publisher": str, "date_published": dt.date, "url": str, "language": str}
     for key in meta:
-        if key not in expected:
+        if key not in expected and key != "note":
             raise SourceError(
-                f"unknown field; expected: {', '.join(expected)}", path=meta_path, line=meta.key_lines[key], field=key
+                f"unknown field; expected: {', '.join([*expected, 'note'])}",
+                path=meta_path,
+                line=meta.key_lines[key],
+                field=key,
             )
-    for key, kind in expected.items():
+    for key, kind in {**expected, **({"note": str} if "note" in meta else {})}.items():
         value = meta.get(key)
-        if isinstance(value, dt.datetime) or not isinstance(value, kind):
+        if isinstance(value, dt.datetime) or not isinstance(value, kind) or (kind is str and not value.strip()):
             wanted = "a date (YYYY-MM-DD)" if kind is dt.date else "text"
-            raise SourceError(
-                f"expected {wanted}, got {value!r}", path=meta_path, line=meta.key_lines.get(key, meta.line), field=key
-            )
-    if not re.match(r"^https?://\S+$", meta["url"]):
+            raise SourceError(f"expected {wanted}, got {value!r}", path=meta_path, line=meta.line_of(key), field=key)
+    if not re.match(r"^https?://[^\s\"<>\\^`{|}]+$", meta["url"]):
         raise SourceError("expected an http(s) URL", path=meta_path, line=meta.key_lines["url"], field="url")
+    if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]{1,8})*", meta["language"]):
+        raise SourceError(
+            f"expected a language tag such as 'en', got {meta['language']!r}",
+            path=meta_path,
+            line=meta.key_lines["language"],
+            field="language",
+        )
     return Source(
         slug=slug,
         headline=meta["headline"],
@@ -396,35 +478,54 @@ def _load_source(data_dir: Path, document: _Map, path: Path) -> Source:
         language=meta["language"],
         text=text,
         text_path=text_path,
+        note=meta.get("note"),
     )
 
 
-def _load_item(kind: Kind, item: Any, source: Source, path: Path, section_line: int) -> tuple[Record, dict[str, str]]:
-    if not isinstance(item, _Map):
-        raise FactsError("expected a mapping (id, quote and fields)", path=path, line=section_line, field=kind.section)
+def _load_item(
+    kind: Kind, item: Any, source: Source | None, path: Path, section_line: int
+) -> tuple[Record, dict[str, str]]:
+    """One item of ``kind``: of a source's facts file (with its quote), or of
+    the registry (``source`` is ``None``; with its provenance)."""
+    if not isinstance(item, Map):
+        what = "id, quote and fields" if source else "id, provenance and fields"
+        raise FactsError(f"expected a mapping ({what})", path=path, line=section_line, field=kind.section)
     line = item.line
 
     def fail(message: str, key: str | None = None, error: type[FactsError] = FactsError) -> FactsError:
-        where = item.key_lines.get(key, line) if key else line
+        where = item.line_of(key) if key else line
         name = f"{kind.section}.{key}" if key else kind.section
         return error(message, path=path, line=where, field=name)
 
-    allowed = _COMMON | set(kind.required) | set(kind.optional)
+    common = _COMMON if source else {"id", "provenance"}
+    allowed = common | set(kind.required) | set(kind.optional)
     for key in item:
         if key not in allowed:
-            raise fail(f"unknown field {key!r}; expected: {', '.join(sorted(allowed))}", key)
-    for key in ["id", "quote", *kind.required]:
+            hint = " (a registry record has provenance, not a quote)" if key == "quote" and not source else ""
+            raise fail(f"unknown field {key!r}{hint}; expected: {', '.join(sorted(allowed))}", key)
+    for key in ["id", *sorted(common - {"id"}), *kind.required]:
         if key not in item:
+            if key == "provenance":
+                raise fail("a registry record needs its provenance: 'provenance: [<entry id or source slug>]'")
             raise fail(f"missing field {key!r}")
     ident = item["id"]
     if not isinstance(ident, str) or not SLUG.match(ident):
         raise fail(f"expected an id of lower-case letters, digits and hyphens, got {ident!r}", "id")
-    quote = item["quote"]
-    if not isinstance(quote, str) or not quote.strip():
-        raise fail("expected the exact words of the source, as text", "quote")
-    evidence = locate_quote(source, quote)
-    if isinstance(evidence, str):
-        raise fail(evidence, "quote", QuoteError)
+    evidence = None
+    provenance: tuple[str, ...] = ()
+    if source:
+        quote = item["quote"]
+        if not isinstance(quote, str) or not quote.strip():
+            raise fail("expected the exact words of the source, as text", "quote")
+        evidence = locate_quote(source, quote)
+        if isinstance(evidence, str):
+            raise fail(evidence, "quote", QuoteError)
+    else:
+        value = item["provenance"]
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+            raise fail("expected a list of provenance ids (entries of 'provenance:' or source slugs)", "provenance")
+        provenance = tuple(value)
 
     fields: dict[str, Any] = {}
     refs: dict[str, str] = {}
@@ -432,20 +533,29 @@ def _load_item(kind: Kind, item: Any, source: Source, path: Path, section_line: 
         if key not in item:
             continue
         value = item[key]
-        if kind_of_field.startswith(("ref:", "refs:")):
+        if kind_of_field.startswith(("ref:", "refs:")) or kind_of_field == "entity":
             refs[key] = kind_of_field
             fields[key] = _check_ref_value(value, kind_of_field, fail, key)
         else:
             fields[key] = _check_value(value, kind_of_field, fail, key)
-    record = Record(kind=kind.section, id=ident, fields=fields, evidence=evidence, path=path, line=line)
+    record = Record(
+        kind=kind.section,
+        id=ident,
+        fields=fields,
+        evidence=evidence,
+        path=path,
+        line=line,
+        source=source.slug if source else None,
+        provenance=provenance,
+    )
     if kind.section == "observations":
         _check_observation(record, fail)
     if kind.section == "statements":
-        record.fields["text"] = quote
+        record.fields["text"] = record.evidence.exact
     return record, refs
 
 
-def _check_value(value: Any, kind_of_field: str, fail, key: str) -> Any:
+def _check_value(value: Any, kind_of_field: str, fail: Callable, key: str) -> Any:
     if kind_of_field == "text":
         if not isinstance(value, str) or not value.strip():
             raise fail(f"expected text, got {value!r}", key)
@@ -458,8 +568,26 @@ def _check_value(value: Any, kind_of_field: str, fail, key: str) -> Any:
         if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
             raise fail(f"expected a date (YYYY-MM-DD), got {value!r}", key)
         return value
+    if kind_of_field == "partial-date":
+        text = value.isoformat() if isinstance(value, dt.date) and not isinstance(value, dt.datetime) else value
+        if isinstance(text, int) and not isinstance(text, bool):
+            text = str(text)
+        if not isinstance(text, str) or not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", text):
+            raise fail(f"expected a date as YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}", key)
+        try:
+            parse_period(text)
+        except PeriodError as error:
+            raise fail(f"not a date: {error}", key) from None
+        return text
     if kind_of_field == "period":
-        return parse_period(value, lambda message: fail(message, key))
+        try:
+            return parse_period(value)
+        except PeriodError as error:
+            raise fail(str(error), key) from None
+    if kind_of_field == "integer":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise fail(f"expected a whole number, got {value!r}", key)
+        return value
     if kind_of_field in {"count", "percent"}:
         if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
             raise fail(f"expected a number, got {value!r}", key)
@@ -474,27 +602,64 @@ def _check_value(value: Any, kind_of_field: str, fail, key: str) -> Any:
     raise AssertionError(f"unknown field type {kind_of_field}")
 
 
-def _check_ref_value(value: Any, kind_of_field: str, fail, key: str) -> str | list[str]:
+def _check_ref_value(value: Any, kind_of_field: str, fail: Callable, key: str) -> str | list[str]:
     if kind_of_field.startswith("refs:"):
         if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
             raise fail(f"expected a list of ids, got {value!r}", key)
         if len(set(value)) != len(value):
             raise fail(f"an id is listed twice in {value!r}", key)
         return list(value)
+    if kind_of_field == "entity":
+        paths = sorted([*_SECTION_OF_PATH, *CONCEPT_PATHS])
+        if not isinstance(value, str) or "/" not in value or value.split("/", 1)[0] not in paths:
+            raise fail(f"expected 'kind/id' with kind one of {', '.join(paths)}, got {value!r}", key)
+        return value
     if not isinstance(value, str):
         raise fail(f"expected an id, got {value!r}", key)
     return value
 
 
+def _where_to_add(target: str, data_dir: Path, vocabulary: Vocabulary | None) -> str:
+    if target in CONCEPT_PATHS:
+        path = vocabulary.files[target] if vocabulary and target in vocabulary.files else None
+        return f"add a new {target} to {path or data_dir / 'vocab' / (SCHEMES[target].file + '.yaml')}"
+    if target in REGISTRY_SECTIONS:
+        return f"declare a new one in {data_dir / 'registry' / (target + '.yaml')} or in a facts file's '{target}:'"
+    return f"declare a new one in a facts file's '{target}:'"
+
+
 def _check_references(
     record: Record,
     refs: dict[str, str],
-    item: _Map,
+    item: Map,
     ids_by_section: dict[str, set[str]],
-    concepts: dict[str, set[str]] | None,
+    vocabulary: Vocabulary | None,
+    data_dir: Path,
 ) -> None:
-    """Resolve each reference to ``(section, id)``; fail on ids that name nothing."""
+    """Resolve each reference to ``(section, id)``; fail on ids that name
+    nothing, with the closest known ids and where a new one is declared."""
+    concepts = vocabulary.ids() if vocabulary else None
+
+    def known(target: str) -> set[str]:
+        if target in CONCEPT_PATHS:
+            return concepts.get(target, set()) if concepts is not None else set()
+        return ids_by_section.get(target, set())
+
     for key, kind_of_field in refs.items():
+        fail_line = item.line_of(key)
+        if kind_of_field == "entity":
+            path, value = record.fields[key].split("/", 1)
+            target = _SECTION_OF_PATH.get(path, path)
+            if (target in CONCEPT_PATHS and concepts is None) or value in known(target):
+                record.fields[key] = (target, value)
+                continue
+            raise FactsError(
+                f"unknown {path.replace('-', ' ')} {value!r}{closest(value, known(target))}; "
+                f"{_where_to_add(target, data_dir, vocabulary)}",
+                path=record.path,
+                line=fail_line,
+                field=f"{record.kind}.{key}",
+            )
         targets = kind_of_field.split(":", 1)[1].split("|")
         values = record.fields[key] if isinstance(record.fields[key], list) else [record.fields[key]]
         resolved = []
@@ -502,50 +667,160 @@ def _check_references(
             found = [
                 target
                 for target in targets
-                if value in ids_by_section.get(target, ())
-                or (target in CONCEPT_PATHS and (concepts is None or value in concepts.get(target, ())))
+                if value in known(target) or (target in CONCEPT_PATHS and concepts is None)
             ]
             if not found:
                 wanted = " or ".join((KINDS[t].path if t in KINDS else t).replace("-", " ") for t in targets)
+                candidates = set().union(*(known(t) for t in targets))
                 raise FactsError(
-                    f"unknown {wanted} {value!r}",
+                    f"unknown {wanted} {value!r}{closest(value, candidates)}; "
+                    f"{_where_to_add(targets[0], data_dir, vocabulary)}",
                     path=record.path,
-                    line=item.key_lines.get(key, item.line),
+                    line=fail_line,
                     field=f"{record.kind}.{key}",
                 )
             resolved.append((found[0], value))
         record.fields[key] = resolved if isinstance(record.fields[key], list) else resolved[0]
 
 
-def _check_observation(record: Record, fail) -> None:
-    """The stated value must read as the value, and stand in the quote."""
+def _check_additions(record: Record, item: Map) -> None:
+    """What a mention adds must fit the kind of entity it mentions."""
+    section = record.fields["of"][0]
+    for key, sections in _ADDITIONS.items():
+        if key in record.fields and section not in sections:
+            raise FactsError(
+                f"'{key}' can be added to {' or '.join(KINDS[s].path for s in sorted(sections))} only, "
+                f"not to a {KINDS[section].path if section in KINDS else section}",
+                path=record.path,
+                line=item.line_of(key),
+                field=f"mentions.{key}",
+            )
+
+
+def _normal(label: str) -> str:
+    return " ".join(label.casefold().split())
+
+
+def _check_aliases(facts: Facts) -> None:
+    """Every label and alias names one entity (casefolded, white space folded)."""
+    named: dict[str, tuple[str, Record]] = {}
+    for record in facts.records.values():
+        if record.kind in _NAMED:
+            entity = record.key
+        elif record.kind == "mentions" and record.fields["of"][0] in _NAMED:
+            entity = f"{KINDS[record.fields['of'][0]].path}/{record.fields['of'][1]}"
+        else:
+            continue
+        labels = [record.fields.get("label"), record.fields.get("label_zh")]
+        labels += record.fields.get("alt_labels", []) + record.fields.get("former_names", [])
+        for label in labels:
+            if not label:
+                continue
+            other = named.setdefault(_normal(label), (entity, record))
+            if other[0] != entity:
+                raise FactsError(
+                    f"the name {label!r} names two entities: {other[0]} ({other[1].path}:{other[1].line}) "
+                    f"and {entity}; give one of them another alias",
+                    path=record.path,
+                    line=record.line,
+                    field=f"{record.kind}.alt_labels",
+                )
+
+
+def _percent_in(number: Decimal, text: str) -> bool:
+    written = f"{abs(number)}"
+    return any(f"{written}{unit}" in text for unit in (" percent", "%", " per cent", " percentage points"))
+
+
+def _check_observation(record: Record, fail: Callable) -> None:
+    """The stated value must read as the value and stand in the quote; a
+    flow needs a start; the change must stand in the quote."""
     fields = record.fields
     stated = fields["stated_value"]
     number = parse_stated_number(stated)
     if number is None:
-        raise fail(f"cannot read {stated!r} as a number (expected e.g. '46,000' or '2.16 million')", "stated_value")
+        raise fail(
+            f"cannot read {stated!r} as a number (expected e.g. '46,000', '2.16 million' or '10.2')", "stated_value"
+        )
     if number != fields["value"]:
         raise fail(f"value {fields['value']} does not match the stated value {stated!r} (= {number})", "value")
     if stated not in record.evidence.exact:
         raise fail(f"stated value {stated!r} is not in the quote", "stated_value")
+    fields["precision"] = precision(stated)
+    period: Period = fields["period"]
+    if fields["figure"] == "flow" and period.start is None:
+        raise fail("a flow figure needs a start: give period as a year, month, quarter or {start:, end:}", "period")
     change = fields.get("yoy_change_percent")
-    if change is not None and f"{abs(change)} percent" not in record.evidence.exact:
+    if change is not None and not _percent_in(change, record.evidence.exact):
         raise fail(f"'{abs(change)} percent' is not in the quote", "yoy_change_percent")
 
 
+def _check_qualifier(record: Record, item: Map, vocabulary: Vocabulary) -> None:
+    """One of the qualifier's words stands right before the stated value."""
+    if "qualifier" not in record.fields:
+        return
+    concept = vocabulary.concepts["qualifier"][record.fields["qualifier"][1]]
+    stated = re.escape(record.fields["stated_value"])
+    words = "|".join(re.escape(word) for word in concept.words)
+    if not re.search(rf"(?<!\w)(?:{words})\s+(?:\S+\s+)?{stated}", record.evidence.exact, re.IGNORECASE):
+        raise FactsError(
+            f"none of the words of {concept.id!r} ({', '.join(concept.words)}) stands before "
+            f"{record.fields['stated_value']!r} in the quote",
+            path=record.path,
+            line=item.line_of("qualifier"),
+            field="observations.qualifier",
+        )
+
+
 # ---------------------------------------------------------------------------
-# Quotes, numbers, periods
+# Quotes
 # ---------------------------------------------------------------------------
+
+
+def _closest_passage(text: str, quote: str) -> str:
+    """Where the quote's longest matching start (or end) stands in ``text``,
+    and the first character that differs."""
+    low, high = 0, len(quote)
+    while low < high:  # the longest prefix of quote found in text
+        middle = (low + high + 1) // 2
+        if quote[:middle] in text:
+            low = middle
+        else:
+            high = middle - 1
+    if low >= 8:
+        at = text.find(quote[:low])
+        passage = text[at : at + len(quote)]
+        found = text[at + low : at + low + 1] or "the end of the text"
+        return (
+            f"; the closest passage is {passage!r}, which differs at character {low + 1} of the quote "
+            f"({quote[low]!r} in the quote, {found!r} in the source)"
+        )
+    low, high = 0, len(quote)
+    while low < high:  # the longest suffix
+        middle = (low + high + 1) // 2
+        if quote[len(quote) - middle :] in text:
+            low = middle
+        else:
+            high = middle - 1
+    if low >= 8:
+        at = text.find(quote[len(quote) - low :])
+        start = max(0, at - (len(quote) - low))
+        return (
+            f"; the closest passage is {text[start : at + low]!r}, which differs at character "
+            f"{len(quote) - low} of the quote"
+        )
+    return ""
 
 
 def locate_quote(source: Source, quote: str) -> Evidence | str:
     """Find ``quote`` in the source text; return its evidence, or why not."""
     start = source.text.find(quote)
     if start < 0:
-        hint = ""
         folded = " ".join(quote.split())
         if folded and folded in " ".join(source.text.split()):
             hint = " (it is, with different white space: copy it from the source as it is)"
+        else:
+            hint = _closest_passage(source.text, quote)
         return f"quote not found verbatim in {source.text_path}{hint}: {quote!r}"
     count = source.text.count(quote)
     if count > 1:
@@ -559,54 +834,3 @@ def locate_quote(source: Source, quote: str) -> Evidence | str:
         prefix=source.text[max(0, start - CONTEXT_CHARS) : start],
         suffix=source.text[end : end + CONTEXT_CHARS],
     )
-
-
-_SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9}
-_NUMBER = re.compile(
-    r"^(?P<number>\d{1,3}(?:,\d{3})*(?:\.\d+)?|\d+(?:\.\d+)?)(?: (?P<scale>thousand|million|billion))?$"
-)
-
-
-def parse_stated_number(text: str) -> Decimal | None:
-    """Read a figure as a news article writes it.
-
-    >>> parse_stated_number("46,000")
-    Decimal('46000')
-    >>> parse_stated_number("2.16 million")
-    Decimal('2160000.00')
-    >>> parse_stated_number("about 5") is None
-    True
-    """
-    match = _NUMBER.match(text.strip())
-    if not match:
-        return None
-    number = Decimal(match["number"].replace(",", ""))
-    if match["scale"]:
-        number *= _SCALES[match["scale"]]
-    return number
-
-
-def parse_period(value: Any, fail) -> Period:
-    """A year (``2024``), month (``2025-04``) or day as a reference period.
-
-    The IRI is the reference.data.gov.uk interval; ``end`` is its last day.
-    """
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        value = value.isoformat()
-    text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else None
-    if text is None:
-        raise fail(f"expected a period as YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}")
-    try:
-        if re.fullmatch(r"\d{4}", text):
-            year = int(text)
-            return Period(text, f"http://reference.data.gov.uk/id/year/{text}", dt.date(year, 12, 31), text)
-        if re.fullmatch(r"\d{4}-\d{2}", text):
-            year, month = map(int, text.split("-"))
-            last = calendar.monthrange(year, month)[1]
-            end = dt.date(year, month, last)
-            label = f"{calendar.month_name[month]} {year}"
-            return Period(text, f"http://reference.data.gov.uk/id/month/{text}", end, label)
-        day = dt.date.fromisoformat(text)
-        return Period(text, f"http://reference.data.gov.uk/id/day/{text}", day, text)
-    except (ValueError, calendar.IllegalMonthError):
-        raise fail(f"expected a period as YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}") from None

@@ -58,18 +58,24 @@ class IPG(DefinedNamespace):
     Province: URIRef
     AutonomousRegion: URIRef
     Municipality: URIRef
+    SpecialAdministrativeRegion: URIRef
     City: URIRef
     RegionGroup: URIRef
     hasMember: URIRef
     capitalOf: URIRef
+    iso3166Code: URIRef
+    geonamesId: URIRef
     # agencies
     Agency: URIRef
     jurisdiction: URIRef
+    formerName: URIRef
     # concepts
     Industry: URIRef
     Indicator: URIRef
     MeasureType: URIRef
     Unit: URIRef
+    Scope: URIRef
+    Qualifier: URIRef
     IndustryFocus: URIRef
     focusOf: URIRef
     focusIndustry: URIRef
@@ -82,6 +88,22 @@ class IPG(DefinedNamespace):
     # metrics
     indicator: URIRef
     periodEnd: URIRef
+    periodStart: URIRef
+    StockObservation: URIRef
+    FlowObservation: URIRef
+    figureScope: URIRef
+    FigureScope: URIRef
+    scope: URIRef
+    qualifier: URIRef
+    valuePrecision: URIRef
+    figure: URIRef
+    Figure: URIRef
+    figureStatus: URIRef
+    sourceCount: URIRef
+    observationCount: URIRef
+    Corroborated: URIRef
+    Conflicting: URIRef
+    SingleSource: URIRef
     industryScope: URIRef
     yoyChangePercent: URIRef
     reportedBy: URIRef
@@ -125,6 +147,10 @@ PREFIXES: dict[str, str] = {
     "source": str(IPGR["source/"]),
     "graph": str(IPGR["graph/"]),
     "scheme": str(IPGR["scheme/"]),
+    "scope": str(IPGR["scope/"]),
+    "qualifier": str(IPGR["qualifier/"]),
+    "dataset": str(IPGR["dataset/"]),
+    "provenance": str(IPGR["provenance/"]),
     "qb": str(QB),
     "sdmx-dimension": str(SDMX_DIMENSION),
     "sdmx-measure": str(SDMX_MEASURE),

@@ -73,11 +73,14 @@ class Report:
 
     conforms: bool
     violations: tuple[Violation, ...]
+    #: Figures that sources state with different values: reported, not errors.
+    warnings: tuple[str, ...] = ()
 
     def __str__(self) -> str:
+        warnings = "".join(f"Warning: {warning}\n\n" for warning in self.warnings)
         if self.conforms:
-            return "Conforms: the graph passes every shape and every Data Cube integrity constraint."
-        return "\n\n".join(str(v) for v in self.violations) + f"\n\n{len(self.violations)} violation(s)."
+            return warnings + "Conforms: the graph passes every shape and every Data Cube integrity constraint."
+        return warnings + "\n\n".join(str(v) for v in self.violations) + f"\n\n{len(self.violations)} violation(s)."
 
 
 #: RDF file types ipgraph reads, by suffix, with their rdflib parser names.
@@ -168,7 +171,24 @@ def check(graph: Graph, shapes: str | Path, datacube: str | Path | None = DATACU
             Violation(focus="the Data Cube", label=None, path=None, value=None, message=title, severity="Violation")
             for title in check_datacube(data, datacube)
         ]
-    return Report(conforms=bool(conforms) and not violations, violations=tuple(violations))
+    return Report(
+        conforms=bool(conforms) and not violations, violations=tuple(violations), warnings=conflicts(data, datacube)
+    )
+
+
+def conflicts(graph: Graph, datacube: str | Path | None = DATACUBE_QUERIES) -> tuple[str, ...]:
+    """Each figure that sources state with different values, with every
+    reading, its source and its quote (``queries/figure-conflicts.rq``)."""
+    folder = Path(datacube).parent if datacube is not None else DATACUBE_QUERIES.parent
+    query = folder / "figure-conflicts.rq"
+    if not query.is_file():
+        return ()
+    readings: dict[str, list[str]] = {}
+    for row in graph.query(query.read_text(encoding="utf-8")):
+        readings.setdefault(str(row.figureLabel), []).append(
+            f"  {row.stated} in {row.source} ({row.headline}): «{row.quote}»"
+        )
+    return tuple(f"conflicting figure: {label}\n" + "\n".join(lines) for label, lines in sorted(readings.items()))
 
 
 def check_datacube(graph: Graph, queries: str | Path = DATACUBE_QUERIES) -> list[str]:
