@@ -13,12 +13,42 @@ from ipgraph.build import build
 from ipgraph.validate import load_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
+SEED = "xinhua-2025-05-31-northeast-ip-protection"
+
+
+def seed_data(folder: Path) -> Path:
+    """A data/ folder with the registry, vocabularies, mappings and the seed
+    source only: the graph the seed's exact counts are stated for."""
+    for part in ("registry", "vocab", "mappings"):
+        shutil.copytree(ROOT / "data" / part, folder / part)
+    for part in ("sources", "facts"):
+        (folder / part).mkdir()
+        for path in (ROOT / "data" / part).glob(f"{SEED}.*"):
+            shutil.copy(path, folder / part / path.name)
+    # Registry records whose provenance is another source need that source.
+    agencies = folder / "registry" / "agencies.yaml"
+    text = agencies.read_text(encoding="utf-8")
+    kept, skip = [], False
+    for block in text.split("\n  - id: "):
+        skip = "provenance: [" in block and SEED not in block.split("provenance: [", 1)[1].split("]")[0] and "sipo" not in block
+        if not skip:
+            kept.append(block)
+    agencies.write_text("\n  - id: ".join(kept), encoding="utf-8")
+    return folder
 
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory) -> Path:
-    """The seed dataset, built from data/ into a temporary build/ipgraph.trig."""
+    """The seed dataset (registry + the first source), built into a temporary build/ipgraph.trig."""
     out = tmp_path_factory.mktemp("build") / "ipgraph.trig"
+    build(seed_data(tmp_path_factory.mktemp("seed-data")), ROOT / "ontology", out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def corpus_built(tmp_path_factory) -> Path:
+    """The whole corpus of data/: the registry and every source."""
+    out = tmp_path_factory.mktemp("corpus") / "ipgraph.trig"
     build(ROOT / "data", ROOT / "ontology", out)
     return out
 

@@ -59,6 +59,10 @@ def select(graph, query: str) -> list[dict[str, object]]:
     return rows
 
 
+#: The entities the seed source names: stated in its graph or mentioned there with a quote.
+NAMED_BY_SEED = f"?this ipg:evidence/oa:hasTarget/oa:hasSource <https://w3id.org/ipgraph/id/source/{SOURCE}> ."
+
+
 def quote_of(graph, iri: str) -> str:
     rows = select(graph, f"SELECT ?exact WHERE {{ <{iri}> ipg:evidence/oa:hasTarget/oa:hasSelector/oa:exact ?exact }}")
     assert len(rows) == 1, rows
@@ -73,7 +77,7 @@ def test_three_figures_with_period_value_unit_change_area_and_reporter(union):
         union,
         """
         SELECT ?indicator ?period ?end ?value ?stated ?unit ?change ?area ?reporter WHERE {
-          ?obs a qb:Observation ; qb:dataSet <https://w3id.org/ipgraph/id/dataset/ip-metrics> ;
+          ?obs a qb:Observation ; qb:dataSet <https://w3id.org/ipgraph/id/dataset/xinhua-2025-05-31-northeast-ip-protection> ;
                ipg:indicator ?indicator ;
                sdmx-dimension:refPeriod ?period ; ipg:periodEnd ?end ; sdmx-measure:obsValue ?value ;
                ipg:statedValue ?stated ; sdmx-attribute:unitMeasure ?unit ; sdmx-dimension:refArea ?area ;
@@ -148,6 +152,7 @@ def test_four_provincial_level_regions_with_their_types(union):
         union,
         """SELECT ?region ?type ?label WHERE {
              ?region a ipg:ProvincialLevelRegion , ?type , schema:AdministrativeArea ; rdfs:label ?label .
+             """ + NAMED_BY_SEED.replace("?this", "?region") + """
              FILTER (?type IN (ipg:Province, ipg:AutonomousRegion, ipg:Municipality))
            } ORDER BY ?region""",
     )
@@ -170,11 +175,14 @@ def test_harbin_is_capital_of_heilongjiang_and_shenyang_in_liaoning(union):
         union,
         """SELECT ?city ?in ?capital WHERE {
              ?city a ipg:City ; schema:containedInPlace ?in . OPTIONAL { ?city ipg:capitalOf ?capital }
+             """
+        + NAMED_BY_SEED.replace("?this", "?city")
+        + """
            } ORDER BY ?city""",
     )
     assert rows == [
         {"city": "harbin", "in": "heilongjiang", "capital": "heilongjiang"},
-        {"city": "shenyang", "in": "liaoning"},
+        {"city": "shenyang", "in": "liaoning", "capital": "liaoning"},  # from the registry (GeoNames, capitals)
     ]
     assert "Harbin, capital of northeast China's Heilongjiang Province" in quote_of(
         union, "https://w3id.org/ipgraph/id/city/harbin"
@@ -189,7 +197,9 @@ def test_cnipa_and_the_local_ip_agencies(union):
         union,
         """SELECT ?agency ?label ?jurisdiction WHERE {
              ?agency a ipg:Agency , org:Organization , schema:GovernmentOrganization ;
-                     rdfs:label ?label ; ipg:jurisdiction ?jurisdiction } ORDER BY ?agency""",
+                     rdfs:label ?label ; ipg:jurisdiction ?jurisdiction . """
+        + NAMED_BY_SEED.replace("?this", "?agency")
+        + """ } ORDER BY ?agency""",
     )
     assert [(r["agency"], r["jurisdiction"]) for r in rows] == [
         ("cnipa", "china"),
@@ -367,10 +377,18 @@ def test_every_fact_is_derived_from_the_article_with_its_metadata(union):
     missing = select(
         union,
         """SELECT ?fact WHERE {
-             ?fact a ?c . VALUES ?c { qb:Observation ipg:Measure schema:Person schema:Event ipg:Region ipg:Agency }
+             ?fact a ?c . VALUES ?c { qb:Observation ipg:Measure schema:Person schema:Event ipg:RegionGroup }
              FILTER NOT EXISTS { ?fact prov:wasDerivedFrom ?source ; ipg:evidence ?e } }""",
     )
     assert missing == []
+    # Registry entities rest on their provenance: a data package or document, or a source.
+    unsourced = select(
+        union,
+        """SELECT ?entity WHERE {
+             ?entity a ?c . VALUES ?c { ipg:Region ipg:City ipg:Agency schema:Country }
+             FILTER NOT EXISTS { ?entity prov:wasDerivedFrom ?from } }""",
+    )
+    assert unsourced == []
 
 
 def test_the_graph_holds_the_source_text_verbatim(union):
@@ -380,13 +398,13 @@ def test_the_graph_holds_the_source_text_verbatim(union):
 
 def test_each_source_has_its_own_named_graph(dataset):
     names = sorted(str(g.identifier).rsplit("/", 1)[1] for g in dataset.graphs() if len(g))
-    assert names == ["links", "ontology", "vocabulary", SOURCE]
+    assert names == ["figures", "links", "ontology", "registry", "vocabulary", SOURCE]
 
 
 # --- determinism and atomicity ---------------------------------------------
 
 
-def test_two_builds_in_separate_processes_give_the_same_bytes(tmp_path, built):
+def test_two_builds_in_separate_processes_give_the_same_bytes(tmp_path, corpus_built):
     out = tmp_path / "again.trig"
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     subprocess.run(
@@ -406,7 +424,7 @@ def test_two_builds_in_separate_processes_give_the_same_bytes(tmp_path, built):
         env=env,
         capture_output=True,
     )
-    assert out.read_bytes() == built.read_bytes()
+    assert out.read_bytes() == corpus_built.read_bytes()
 
 
 def test_a_failed_build_leaves_the_previous_output_untouched(data_copy):
@@ -422,22 +440,47 @@ def test_a_failed_build_leaves_the_previous_output_untouched(data_copy):
 
 
 def test_the_build_summary_counts_entities_by_most_specific_class(tmp_path):
-    result = build(ROOT / "data", ROOT / "ontology", tmp_path / "ipgraph.trig")
-    assert result.classes == {
+    from conftest import seed_data
+
+    result = build(seed_data(tmp_path / "data"), ROOT / "ontology", tmp_path / "ipgraph.trig")
+    classes = dict(result.classes)
+    # The registry: all 34 provincial-level divisions of ISO 3166-2:CN, and its cities.
+    regions = {name: classes.pop(name) for name in list(classes) if name in REGION_CLASSES}
+    assert regions == {
+        "ipg:AutonomousRegion": 5,
+        "ipg:Municipality": 4,
+        "ipg:Province": 23,
+        "ipg:SpecialAdministrativeRegion": 2,
+    }
+    import yaml
+
+    cities = yaml.safe_load((ROOT / "data/registry/cities.yaml").read_text(encoding="utf-8"))["cities"]
+    assert classes.pop("ipg:City") == len(cities)
+    assert classes == {
         "ipg:Agency": 5,
-        "ipg:AutonomousRegion": 1,
-        "ipg:City": 2,
         "ipg:IndustryFocus": 1,
         "ipg:Measure": 5,
-        "ipg:Province": 3,
         "ipg:RegionGroup": 1,
         "qb:Observation": 3,
         "schema:Country": 1,
         "schema:Event": 1,
         "schema:NewsArticle": 1,
-        "schema:Organization": 2,
+        "schema:Organization": 1,
         "schema:Person": 1,
         "schema:Quotation": 1,
     }
-    assert list(result.graphs) == ["graph:links", "graph:ontology", "graph:vocabulary", f"graph:{SOURCE}"]
+    assert list(result.graphs) == [
+        "graph:figures",
+        "graph:links",
+        "graph:ontology",
+        "graph:registry",
+        "graph:vocabulary",
+        f"graph:{SOURCE}",
+    ]
     assert result.triples == sum(result.graphs.values())
+    [source] = result.sources
+    assert (source.slug, source.figures) == (SOURCE, 3)
+    assert result.totals["sources"] == 1 and result.totals["figures"] == 3 and result.totals["conflicts"] == 0
+
+
+REGION_CLASSES = {"ipg:AutonomousRegion", "ipg:Municipality", "ipg:Province", "ipg:SpecialAdministrativeRegion"}

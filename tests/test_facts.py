@@ -35,7 +35,7 @@ def run_build(root: Path):
 
 CASES = [
     # (id, file, old, new, expected message, line offset from the edit or None for no line)
-    ("malformed-yaml", FACTS, "regions:\n", "regions: [\n", "malformed YAML", 1),
+    ("malformed-yaml", FACTS, "region_groups:\n", "region_groups: [\n", "malformed YAML", 1),
     ("unknown-field", FACTS, "    value: 46000\n", "    value: 46000\n    colour: red\n", "unknown field 'colour'", 1),
     ("quote-not-in-source", FACTS, "had reached 46,000,", "had reached 47,000,", "quote not found verbatim", 0),
     ("value-is-text", FACTS, "value: 195000", "value: a lot", "expected a number, got 'a lot'", 0),
@@ -45,9 +45,78 @@ CASES = [
         "unknown-region",
         FACTS,
         "implemented_in: jilin",
-        "implemented_in: hubei",
-        "unknown region or region group 'hubei'",
+        "implemented_in: atlantis",
+        "unknown region or region group or city or country 'atlantis'",
         0,
+    ),
+    ("unknown-unit", FACTS, "unit: trademarks", "unit: trademark", "unknown unit 'trademark' (closest: trademarks", 0),
+    ("unknown-indicator", FACTS, "indicator: valid-registered-trademarks\n", "indicator: registered-trademarks\n",
+     "data/vocab/indicators.yaml", 0),
+    ("unknown-mentioned-entity", FACTS, "of: city/shenyang", "of: city/shenyng", "unknown city 'shenyng' (closest: shenyang", 0),
+    ("unknown-entity-kind", FACTS, "of: city/shenyang", "of: town/shenyang", "expected 'kind/id' with kind one of", 0),
+    (
+        "registry-record-without-provenance",
+        "data/registry/agencies.yaml",
+        "    jurisdiction: jilin\n    provenance: [xinhua-2025-05-31-northeast-ip-protection]\n",
+        "    jurisdiction: jilin\n",
+        "a registry record needs its provenance",
+        -2,
+    ),
+    (
+        "unknown-provenance",
+        "data/registry/agencies.yaml",
+        "    jurisdiction: jilin\n    provenance: [xinhua-2025-05-31-northeast-ip-protection]\n",
+        "    jurisdiction: jilin\n    provenance: [some-book]\n",
+        "unknown provenance 'some-book'",
+        -2,
+    ),
+    (
+        "redeclared-registry-id",
+        FACTS,
+        "organizations:\n",
+        "cities:\n  - id: harbin\n    label: Harbin\n    in: heilongjiang\n    quote: Harbin, capital\norganizations:\n",
+        "is already declared at",
+        1,
+    ),
+    (
+        "flow-without-start",
+        FACTS,
+        'figure: stock\n    period: "2025-04"',
+        "figure: flow\n    period: {end: 2025-04}",
+        "a flow figure needs a start",
+        1,
+    ),
+    (
+        "period-start-after-end",
+        FACTS,
+        'period: "2025-04"',
+        "period: {start: 2025-06, end: 2025-04}",
+        "the period starts (2025-06-01) after it ends (2025-04-30)",
+        0,
+    ),
+    (
+        "same-key-twice-in-one-source",
+        FACTS,
+        "indicator: valid-registered-trademarks\n    value: 2160000\n    stated_value: 2.16 million\n",
+        "indicator: valid-invention-patents\n    value: 2160000\n    stated_value: 2.16 million\n",
+        "this source already states the figure valid-invention-patents/region-group/",
+        None,
+    ),
+    (
+        "alias-names-two-entities",
+        FACTS,
+        "    of: region/liaoning\n",
+        "    of: region/liaoning\n    alt_labels: [Jilin Province]\n",
+        "the name 'Jilin Province' names two entities: region/jilin",
+        None,
+    ),
+    (
+        "qualifier-not-in-quote",
+        FACTS,
+        "    stated_value: 195,000\n",
+        "    stated_value: 195,000\n    qualifier: more-than\n",
+        "none of the words of 'more-than'",
+        1,
     ),
     ("unknown-industry", FACTS, "industries: [biology,", "industries: [biologie,", "unknown industry 'biologie'", 0),
     ("duplicate-id", FACTS, "  - id: shenyang\n", "  - id: harbin\n", "duplicate id 'harbin'", 0),
@@ -87,7 +156,7 @@ def test_source_text_not_utf8(data_copy):
     path.write_bytes(path.read_bytes().replace(b"Jilin", "J\xefl\xefn".encode("latin-1"), 1))
     result, out = run_build(data_copy)
     assert result.exit_code == 2
-    assert f"{SOURCE}.txt: source text is not UTF-8" in result.output
+    assert f"{SOURCE}.txt: not UTF-8 text (byte " in result.output
     assert not out.exists()
 
 
@@ -111,6 +180,15 @@ def test_quote_with_other_white_space_gets_a_hint(data_copy):
         load_facts(data_copy / "data")
 
 
+def test_a_quote_not_found_names_the_closest_passage_and_the_first_difference(data_copy):
+    edit(data_copy, FACTS, "quote: the four provincial-level regions\n", "quote: the four provincial level regions\n")
+    with pytest.raises(QuoteError) as caught:
+        load_facts(data_copy / "data")
+    message = str(caught.value)
+    assert "the closest passage is 'the four provincial-level regions'" in message
+    assert "differs at character 20 of the quote (' ' in the quote, '-' in the source)" in message
+
+
 def test_errors_name_file_line_and_field(data_copy):
     line = edit(data_copy, FACTS, "value: 195000", "value: '195000'")
     with pytest.raises(FactsError) as caught:
@@ -131,7 +209,7 @@ def test_a_failed_build_through_the_cli_keeps_the_old_file(data_copy):
 
 
 def test_no_traceback_from_the_installed_command(data_copy):
-    edit(data_copy, FACTS, "regions:\n", "regions: [\n")
+    edit(data_copy, FACTS, "region_groups:\n", "region_groups: [\n")
     process = subprocess.run(
         [sys.executable, "-m", "ipgraph", "build", "--data", data_copy / "data", "--out", data_copy / "x.trig"],
         capture_output=True,

@@ -78,7 +78,7 @@ def test_the_cli_prints_a_readable_report_and_exits_1(union, tmp_path):
     assert "Violation: measure:jilin-ip-favoured-industrial-zones" in result.output
     assert "(Jilin IP-favoured industrial zones)" in result.output
     assert "path:    ipg:implementedIn" in result.output
-    assert "message: a measure needs ipg:implementedIn, a region or region group" in result.output
+    assert "message: a measure needs ipg:implementedIn, a region, region group, city or country" in result.output
 
 
 def test_the_cli_says_conforms_on_the_build(built):

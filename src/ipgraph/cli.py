@@ -23,8 +23,8 @@ from ipgraph.errors import IpgraphError, ValidationError
 from ipgraph.query import FORMATS as QUERY_FORMATS
 from ipgraph.store import STORES
 
-console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
+console = Console(highlight=False, emoji=False)
+errors = Console(stderr=True, highlight=False, emoji=False)
 
 DEFAULT_DATASET = Path("build/ipgraph.trig")
 DEFAULT_SHAPES = Path("ontology/shapes.ttl")
