@@ -304,3 +304,114 @@ def live_server():
         server.should_exit = True
     for _, thread in running:
         thread.join(timeout=10)
+
+
+# --- three sources that share entities: corroborating and conflicting figures ---
+
+#: Two test sources beside the seed. Their texts are fixtures written for the
+#: tests (not articles): B corroborates the seed's 195,000 and states flows;
+#: C states 2.15 million trademarks where the seed says 2.16 million, and
+#: 12,000 patents granted where B says 12,345. All three name Jilin.
+FIXTURE_SOURCES = {
+    "fixture-2025-06-01-b": (
+        "Fixture B. By the end of April 2025, the four provincial-level regions had 195,000 valid invention "
+        "patents, the China National Intellectual Property Administration said. Jilin Province granted 12,345 "
+        "patents in 2024. In the first five months of 2025, Liaoning Province handled more than 320 patent "
+        "infringement disputes.",
+        """source: fixture-2025-06-01-b
+mentions:
+  - id: jilin
+    of: region/jilin
+    quote: Jilin Province granted
+  - id: liaoning
+    of: region/liaoning
+    quote: Liaoning Province handled
+  - id: cnipa
+    of: agency/cnipa
+    quote: the China National Intellectual Property Administration said
+observations:
+  - id: fixture-b-northeast-valid-invention-patents-2025-04
+    indicator: valid-invention-patents
+    area: northeast-china-and-inner-mongolia
+    figure: stock
+    period: "2025-04"
+    value: 195000
+    stated_value: 195,000
+    unit: patents
+    reported_by: cnipa
+    quote: By the end of April 2025, the four provincial-level regions had 195,000 valid invention patents
+  - id: fixture-b-jilin-patents-granted-2024
+    indicator: patents-granted
+    area: jilin
+    figure: flow
+    period: "2024"
+    value: 12345
+    stated_value: 12,345
+    unit: patents
+    quote: Jilin Province granted 12,345 patents in 2024
+  - id: fixture-b-liaoning-disputes-2025-01-05
+    indicator: patent-infringement-disputes-handled
+    area: liaoning
+    figure: flow
+    period: {start: 2025-01, end: 2025-05}
+    qualifier: more-than
+    value: 320
+    stated_value: "320"
+    unit: cases
+    quote: In the first five months of 2025, Liaoning Province handled more than 320 patent infringement disputes
+""",
+    ),
+    "fixture-2025-06-02-c": (
+        "Fixture C. Valid registered trademarks in the four provincial-level regions reached 2.15 million by the "
+        "end of April 2025. Jilin granted 12,000 patents in 2024, up 5 percent year on year.",
+        """source: fixture-2025-06-02-c
+mentions:
+  - id: jilin
+    of: region/jilin
+    alt_labels: [Jilin Sheng Province]
+    quote: Jilin granted
+observations:
+  - id: fixture-c-northeast-valid-registered-trademarks-2025-04
+    indicator: valid-registered-trademarks
+    area: northeast-china-and-inner-mongolia
+    figure: stock
+    period: "2025-04"
+    value: 2150000
+    stated_value: 2.15 million
+    unit: trademarks
+    quote: Valid registered trademarks in the four provincial-level regions reached 2.15 million by the end of April 2025
+  - id: fixture-c-jilin-patents-granted-2024
+    indicator: patents-granted
+    area: jilin
+    figure: flow
+    period: "2024"
+    value: 12000
+    stated_value: 12,000
+    unit: patents
+    yoy_change_percent: 5
+    quote: Jilin granted 12,000 patents in 2024, up 5 percent year on year
+""",
+    ),
+}
+
+
+def three_sources_data(folder: Path) -> Path:
+    """The seed data plus the two fixture sources."""
+    seed_data(folder)
+    for slug, (text, facts) in FIXTURE_SOURCES.items():
+        (folder / "sources" / f"{slug}.txt").write_text(text, encoding="utf-8")
+        (folder / "sources" / f"{slug}.yaml").write_text(
+            f"headline: {slug}\npublisher: ipgraph tests\ndate_published: {slug[8:18]}\n"
+            f"url: https://example.org/{slug}\nlanguage: en\n",
+            encoding="utf-8",
+        )
+        (folder / "facts" / f"{slug}.yaml").write_text(facts, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def three_built(tmp_path_factory) -> Path:
+    """The seed and two fixture sources that share its entities, built."""
+    out = tmp_path_factory.mktemp("three") / "ipgraph.trig"
+    build(three_sources_data(tmp_path_factory.mktemp("three-data")), ROOT / "ontology", out)
+    return out

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import XSS_IMG, XSS_SCRIPT, Visit
+from conftest import ROOT, SEED, XSS_IMG, XSS_SCRIPT, Visit, seed_data
 from ipgraph import project as p
 from ipgraph import view as v
 from ipgraph.build import build
@@ -142,22 +142,27 @@ def test_overview_click_hover_and_class_filter(views, opened):
     assert page.errors == [] and page.requests == [page.url]
 
 
-def test_hostile_labels_show_as_text_and_run_nothing(browser, opened, data_copy):
-    facts = next((data_copy / "data" / "facts").glob("*.yaml"))
+def test_hostile_labels_show_as_text_and_run_nothing(browser, opened, tmp_path):
+    data = seed_data(tmp_path / "data")
+    # Jilin's label is the registry's; the measure and the job title are the seed source's.
+    regions = data / "registry" / "regions.yaml"
+    text = regions.read_text(encoding="utf-8")
+    assert text.count('    label: "Jilin"\n') == 1
+    regions.write_text(text.replace('    label: "Jilin"\n', f"    label: '{XSS_IMG}'\n"), encoding="utf-8")
+    facts = data / "facts" / f"{SEED}.yaml"
     text = facts.read_text(encoding="utf-8")
-    text = text.replace("    label: Jilin\n", f"    label: '{XSS_IMG}'\n", 1)
     text = text.replace("label: Jilin IP-favoured industrial zones", f"label: '{XSS_SCRIPT}'", 1)
     text = text.replace("job_title: deputy head", f"job_title: '{XSS_IMG} & {XSS_SCRIPT}'", 1)
-    assert text.count("alert(1)") == 4
+    assert text.count("alert(1)") == 3
     facts.write_text(text, encoding="utf-8")
-    out = data_copy / "build" / "ipgraph.trig"
-    build(data_copy / "data", data_copy / "ontology", out)
+    out = tmp_path / "build" / "ipgraph.trig"
+    build(data, ROOT / "ontology", out)
     from ipgraph.validate import load_dataset
 
     graph = p.project(load_dataset(out), "overview")
-    labels = {data["label"] for _, data in graph.nodes(data=True)}
+    labels = {node["label"] for _, node in graph.nodes(data=True)}
     assert {XSS_IMG, XSS_SCRIPT} <= labels
-    path = v.write_view(graph, data_copy / "hostile.html", title=XSS_SCRIPT)
+    path = v.write_view(graph, tmp_path / "hostile.html", title=XSS_SCRIPT)
     page = opened(path)
     assert page.dialogs == []
     assert page.page.evaluate("document.querySelectorAll('img, iframe, object, embed').length") == 0

@@ -59,6 +59,26 @@ def test_overview_relates_the_typed_entities(overview):
     # No literals, no provenance plumbing, no ontology terms.
     assert all(node.startswith(ID) for node in overview)
     assert not classes & {"Quote", "Source", "Thing"}
+    # A relation of the registry between two entities the source mentions is in
+    # (the registry says Shenyang is Liaoning's capital; the source does not) ...
+    assert ("city/shenyang", "capital of", "region/liaoning") in edges
+    # ... but registry entities no source mentions, and figure keys, are not.
+    assert ID + "region/guangdong" not in overview and ID + "city/shenzhen" not in overview
+    assert not any(node.startswith(ID + "figure") for node in overview)
+
+
+def test_overview_shows_only_what_the_sources_state_or_mention(overview, union: Graph):
+    named = {
+        str(row.node)
+        for row in union.query(
+            """SELECT DISTINCT ?node WHERE {
+                 { ?node <https://w3id.org/ipgraph/ontology#evidence> [] }
+                 UNION { ?node <http://www.w3.org/ns/prov#wasDerivedFrom>/a <https://schema.org/NewsArticle> }
+                 UNION { ?node a <http://www.w3.org/2004/02/skos/core#Concept> }
+               }"""
+        )
+    }
+    assert set(overview) <= named
 
 
 def test_node_attributes_carry_tooltip_values(overview):
@@ -93,7 +113,9 @@ def test_region_industry_is_bipartite_with_weights_and_measures(dataset):
     assert edge["weight"] == 2
     assert edge["via"] == (
         "industry focus of Jilin, Liaoning, Heilongjiang and Inner Mongolia | "
-        "valid invention patents, Jilin, Liaoning, Heilongjiang and Inner Mongolia, 2024: 46,000"
+        "valid invention patents in high-end equipment manufacturing, new-generation information technology, "
+        "biomedicine, new materials and modern agriculture, Jilin, Liaoning, Heilongjiang and Inner Mongolia, "
+        "end of 2024: 46,000"
     )
     jilin = graph.edges[ID + "region/jilin", ID + "industry/photoelectronic-information", "targets"]
     assert jilin == {"relation": "targets", "weight": 1, "via": "Jilin IP-favoured industrial zones"}
@@ -162,7 +184,7 @@ def test_entity_errors(dataset):
         p.project(dataset, "nope")
 
 
-def test_users_add_their_own_projection_and_literals_never_become_nodes(dataset, tmp_path):
+def test_users_add_their_own_projection_and_literals_never_become_nodes(dataset, union: Graph, tmp_path):
     shutil.copy(QUERIES / "node-details.rq", tmp_path)
     (tmp_path / "capitals.rq").write_text(
         "# Which city is the capital of which region (and, wrongly, its label)?\n"
@@ -176,7 +198,14 @@ def test_users_add_their_own_projection_and_literals_never_become_nodes(dataset,
     )
     assert "capitals" in p.names(tmp_path)
     graph = p.project(dataset, "capitals", queries=tmp_path)
-    assert _edges(graph) == {("city/harbin", "capital of", "region/heilongjiang")}
+    # Every capital the graph states (the source's Harbin and the registry's
+    # provincial capitals), and no edge to a label.
+    capitals = {
+        (str(city).removeprefix(ID), "capital of", str(region).removeprefix(ID))
+        for city, region in union.subject_objects(URIRef("https://w3id.org/ipgraph/ontology#capitalOf"))
+    }
+    assert ("city/harbin", "capital of", "region/heilongjiang") in capitals
+    assert _edges(graph) == capitals
     assert graph.nodes[ID + "city/harbin"]["label"] == "Harbin"
 
 
@@ -209,7 +238,9 @@ def test_write_errors(overview, tmp_path):
 
 def test_stats(overview):
     result = p.stats(overview, top=3)
-    assert (result.nodes, result.edges) == (39, 58)
+    # 58 relations the source states, and the registry's "Shenyang capital of
+    # Liaoning" between two entities it mentions.
+    assert (result.nodes, result.edges) == (39, 59)
     assert result.components == [39]
     assert result.degree[0][0] == "Jilin, Liaoning, Heilongjiang and Inner Mongolia"
     assert result.betweenness[0] == ("Jilin, Liaoning, Heilongjiang and Inner Mongolia", 0.5601)
@@ -247,7 +278,7 @@ def test_cli_project_stats_and_errors(built, tmp_path):
     assert (tmp_path / "j.gexf").read_text(encoding="utf-8").count("<node ") == 5
     result = runner.invoke(main, ["stats", "overview", "--top", "2", "--dataset", str(built)])
     assert result.exit_code == 0, result.output
-    assert "39 nodes, 58 edges, 1 connected component(s): 39" in result.output
+    assert "39 nodes, 59 edges, 1 connected component(s): 39" in result.output
     assert "Betweenness centrality" in result.output and "Most connected industries" in result.output
     assert "modern agriculture" in result.output
     result = runner.invoke(main, ["project", "nope", "--out", str(tmp_path / "x"), "--dataset", str(built)])

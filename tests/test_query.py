@@ -39,8 +39,9 @@ def graph(request, built):
 
 
 @pytest.fixture(scope="module")
-def graphs(built):
-    return {kind: open_graph(built, kind) for kind in ("memory", "oxigraph")}
+def graphs(three_built):
+    """Both stores on three sources that share entities (with corroborating and conflicting figures)."""
+    return {kind: open_graph(three_built, kind) for kind in ("memory", "oxigraph")}
 
 
 def rows(graph, name, **params):
@@ -64,13 +65,15 @@ def test_named_queries_are_found_and_each_states_its_question():
 def test_every_named_query_gives_the_same_rows_on_both_stores(graphs, name):
     memory = rows(graphs["memory"], name, **PARAMS.get(name, {}))
     oxigraph = rows(graphs["oxigraph"], name, **PARAMS.get(name, {}))
-    assert memory, f"{name} returns no rows on the seed graph"
+    assert memory, f"{name} returns no rows on the three-source graph"
     assert memory == oxigraph
 
 
 def test_regions(graph):
     found = {row["label"]: row for row in rows(graph, "regions")}
-    assert set(found) == {"Heilongjiang", "Jilin", "Liaoning", "Inner Mongolia", "Harbin", "Shenyang"}
+    regions = {label for label, row in found.items() if row["type"] != "City"}
+    assert len(regions) == 34  # every provincial-level division, from the registry
+    assert {"Heilongjiang", "Jilin", "Liaoning", "Inner Mongolia", "Harbin", "Shenyang"} <= set(found)
     assert found["Inner Mongolia"]["type"] == "AutonomousRegion"
     assert found["Heilongjiang"]["capital"] == "Harbin"
     assert found["Harbin"]["type"] == "City"
@@ -177,11 +180,13 @@ def test_fact_sources_with_quote_and_offsets(graph):
 def test_growth_derives_the_previous_value_from_the_change(graph):
     found = rows(graph, "growth")
     assert [(r["periodEnd"], r["value"], r.get("previous"), r.get("derived"), r.get("change")) for r in found] == [
+        # 195000 / 1.102 = 176,951, to the precision of "195,000" (the thousand)
+        (date(2025, 4, 30), 195000, 177000, True, 18000),
         (date(2024, 12, 31), 46000, None, None, None),
-        (date(2025, 4, 30), 195000, 176951, True, 18049),  # 195000 / 1.102
-        (date(2025, 4, 30), 2160000, 2005571, True, 154429),  # 2160000 / 1.077
+        # 2160000 / 1.077 = 2,005,571, to the precision of "2.16 million" (ten thousand)
+        (date(2025, 4, 30), 2160000, 2010000, True, 150000),
     ]
-    assert found[1]["previousPeriodEnd"] == date(2024, 4, 30)
+    assert found[0]["previousPeriodEnd"] == date(2024, 4, 30)
 
 
 def test_statements(graph):
@@ -275,14 +280,14 @@ def test_records_have_python_values_for_a_dataframe(graph):
     assert isinstance(record["periodEnd"], date)
 
 
-def test_formats_are_w3c_results(graphs):
-    result = graphs["oxigraph"].query_named("growth")
+def test_formats_are_w3c_results(built):
+    result = open_graph(built, "oxigraph").query_named("growth")
     data = json.loads(format_result(result, "json"))
     assert data["head"]["vars"][:2] == ["indicator", "indicatorLabel"]
-    assert data["results"]["bindings"][1]["previous"] == {
+    assert data["results"]["bindings"][0]["previous"] == {
         "type": "literal",
-        "value": "176951",
-        "datatype": "http://www.w3.org/2001/XMLSchema#integer",
+        "value": "177000",
+        "datatype": "http://www.w3.org/2001/XMLSchema#decimal",
     }
     root = ET.fromstring(format_result(result, "xml"))  # noqa: S314 - our own output
     assert root.tag == "{http://www.w3.org/2005/sparql-results#}sparql"
@@ -322,8 +327,9 @@ def test_cli_runs_a_named_query_as_csv(built, store):
     result = invoke("query", "growth", "--dataset", str(built), "--store", store, "--format", "csv")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].startswith("indicator,indicatorLabel,area,areaLabel,periodEnd,value,previousPeriodEnd,previous")
-    assert ",2025-04-30,195000,2024-04-30,176951,true,10.2,18049," in lines[2]
+    assert lines[0].startswith("indicator,indicatorLabel,scope,area,areaLabel,kind,periodStart,periodEnd,value,source,")
+    assert ",stock,,2025-04-30,195000," in lines[1]
+    assert ",2024-04-30,177000" in lines[1] and ",true,,10.2,18000" in lines[1]
 
 
 @pytest.mark.parametrize("store", ["memory", "oxigraph"])
@@ -386,8 +392,8 @@ def test_cli_limit_says_rows_were_cut(built):
 def test_growth_as_a_dataframe(graph):
     """The notebook path: rows become a pandas DataFrame with plain values."""
     frame = graph.query_named("growth").to_dataframe()
-    assert list(frame.columns[:3]) == ["indicator", "indicatorLabel", "area"]
+    assert list(frame.columns[:4]) == ["indicator", "indicatorLabel", "scope", "area"]
     derived = frame[frame["derived"] == True].set_index("value")  # noqa: E712 - a pandas mask
-    assert derived.loc[195000, "previous"] == 176951
-    assert derived.loc[2160000, "previous"] == 2005571
-    assert frame["value"].tolist() == [46000, 195000, 2160000]
+    assert derived.loc[195000, "previous"] == 177000
+    assert derived.loc[2160000, "previous"] == 2010000
+    assert frame["value"].tolist() == [195000, 46000, 2160000]

@@ -124,7 +124,7 @@ def test_view_data_of_the_overview(overview):
     data = v.view_data(overview, title="Overview")
     assert data["title"] == "Overview"
     assert len(data["nodes"]) == overview.number_of_nodes() == 39
-    assert len(data["edges"]) == overview.number_of_edges() == 58
+    assert len(data["edges"]) == overview.number_of_edges() == 59  # 58 stated, and the registry's Shenyang capital of Liaoning
     assert data["physics"] is True and data["edgeLabels"] is True and data["notes"] == []
     legend = {c["name"]: c for c in data["classes"]}
     assert legend["Industry"]["count"] == 11
@@ -182,7 +182,7 @@ def test_write_views_and_index(dataset, tmp_path):
     index = (tmp_path / "views" / "index.html").read_text(encoding="utf-8")
     links = [a["href"] for tag, a in _parse(index).tags if tag == "a"]
     assert links == [f"{stem}.html" for stem in v.DEMO_VIEWS]
-    assert "39 nodes, 58 edges" in index
+    assert "39 nodes, 59 edges" in index
     cnipa = _page_data((tmp_path / "views" / "entity-cnipa.html").read_text(encoding="utf-8"))
     assert "China National Intellectual Property Administration" in {n["label"] for n in cnipa["nodes"]}
 
@@ -235,4 +235,4 @@ def test_notebook_runs(built, tmp_path, monkeypatch):
         assert len(frames) == 3
         assert all("<iframe srcdoc=" in o["data"]["text/html"] for o in frames)
         text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
-        assert "39 nodes, 58 edges" in text and "Most connected regions" in text
+        assert "39 nodes, 59 edges" in text and "Most connected regions" in text
