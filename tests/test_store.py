@@ -41,7 +41,11 @@ def test_both_stores_hold_the_same_triples(built):
     assert isinstance(memory, MemoryStore)
     assert isinstance(oxigraph, OxigraphStore)
     assert len(memory) == len(oxigraph) > 1000
-    assert count(memory) == count(oxigraph)
+    # A triple that two graphs hold (a registry record derived from a source that
+    # also mentions it) counts once in rdflib's union and once per graph in
+    # Oxigraph's (PITFALLS.md); distinct triples are the same.
+    distinct = "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }"
+    assert int(execute(memory, distinct).rows[0][0].value) == int(execute(oxigraph, distinct).rows[0][0].value)
 
 
 def test_default_graph_is_the_union_of_named_graphs(store):
@@ -151,7 +155,7 @@ def test_row_limit_cuts_and_says_so(store):
     result = execute(store, "SELECT ?s ?p ?o WHERE { ?s ?p ?o }", limit=7)
     assert len(result.rows) == 7
     assert result.truncated
-    full = execute(store, "SELECT ?r WHERE { ?r a ipg:Province }", limit=3)
+    full = execute(store, "SELECT ?r WHERE { ?r a ipg:Province ; ipg:evidence ?e }", limit=3)
     assert len(full.rows) == 3
     assert not full.truncated
     triples = execute(store, "CONSTRUCT WHERE { ?s ?p ?o }", limit=5)
@@ -161,7 +165,7 @@ def test_row_limit_cuts_and_says_so(store):
 
 
 def test_in_process_execution_without_timeout(store):
-    result = execute(store, "SELECT ?r WHERE { ?r a ipg:Province } ORDER BY ?r", timeout=None)
+    result = execute(store, "SELECT ?r WHERE { ?r a ipg:Province ; ipg:evidence ?e } ORDER BY ?r", timeout=None)
     assert [row[0].value.rsplit("/", 1)[1] for row in result.rows] == ["heilongjiang", "jilin", "liaoning"]
 
 
@@ -302,7 +306,8 @@ def test_from_an_iri_that_is_no_graph_is_empty_and_fetches_nothing(both, built, 
     assert not connected(listener)
     memory = both[0]
     assert {str(c.identifier) for c in memory.dataset.graphs()} <= {  # no empty graph was added
-        GRAPH + name for name in ("ontology", "vocabulary", "links", "xinhua-2025-05-31-northeast-ip-protection")
+        GRAPH + name
+        for name in ("ontology", "vocabulary", "registry", "figures", "links", "xinhua-2025-05-31-northeast-ip-protection")
     } | {"urn:x-rdflib:default"}
 
 
