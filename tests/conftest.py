@@ -30,7 +30,11 @@ def seed_data(folder: Path) -> Path:
     text = agencies.read_text(encoding="utf-8")
     kept, skip = [], False
     for block in text.split("\n  - id: "):
-        skip = "provenance: [" in block and SEED not in block.split("provenance: [", 1)[1].split("]")[0] and "sipo" not in block
+        skip = (
+            "provenance: [" in block
+            and SEED not in block.split("provenance: [", 1)[1].split("]")[0]
+            and "sipo" not in block
+        )
         if not skip:
             kept.append(block)
     agencies.write_text("\n  - id: ".join(kept), encoding="utf-8")
@@ -379,7 +383,9 @@ observations:
     value: 2150000
     stated_value: 2.15 million
     unit: trademarks
-    quote: Valid registered trademarks in the four provincial-level regions reached 2.15 million by the end of April 2025
+    quote: >-
+      Valid registered trademarks in the four provincial-level regions reached 2.15 million by the end of
+      April 2025
   - id: fixture-c-jilin-patents-granted-2024
     indicator: patents-granted
     area: jilin

@@ -77,7 +77,7 @@ def test_three_figures_with_period_value_unit_change_area_and_reporter(union):
         union,
         """
         SELECT ?indicator ?period ?end ?value ?stated ?unit ?change ?area ?reporter WHERE {
-          ?obs a qb:Observation ; qb:dataSet <https://w3id.org/ipgraph/id/dataset/xinhua-2025-05-31-northeast-ip-protection> ;
+          ?obs a qb:Observation ; qb:dataSet ipgr:dataset\/xinhua-2025-05-31-northeast-ip-protection ;
                ipg:indicator ?indicator ;
                sdmx-dimension:refPeriod ?period ; ipg:periodEnd ?end ; sdmx-measure:obsValue ?value ;
                ipg:statedValue ?stated ; sdmx-attribute:unitMeasure ?unit ; sdmx-dimension:refArea ?area ;
@@ -152,7 +152,9 @@ def test_four_provincial_level_regions_with_their_types(union):
         union,
         """SELECT ?region ?type ?label WHERE {
              ?region a ipg:ProvincialLevelRegion , ?type , schema:AdministrativeArea ; rdfs:label ?label .
-             """ + NAMED_BY_SEED.replace("?this", "?region") + """
+             """
+        + NAMED_BY_SEED.replace("?this", "?region")
+        + """
              FILTER (?type IN (ipg:Province, ipg:AutonomousRegion, ipg:Municipality))
            } ORDER BY ?region""",
     )

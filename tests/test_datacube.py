@@ -39,7 +39,9 @@ BREAKAGES = {
     "IC-13.": lambda g: g.remove((OBS, SDMX_ATTRIBUTE.unitMeasure, None)),
     "IC-14.": lambda g: g.remove((OBS, SDMX_MEASURE.obsValue, None)),
     "IC-19.": lambda g: g.set((OBS, IPG.indicator, IPGR["indicator/made-up"])),
-    "IC-2.": lambda g: g.add((IPGR["dataset/xinhua-2025-05-31-northeast-ip-protection"], QB.structure, IPGR["dsd/other"])),
+    "IC-2.": lambda g: g.add(
+        (IPGR["dataset/xinhua-2025-05-31-northeast-ip-protection"], QB.structure, IPGR["dsd/other"])
+    ),
     "IC-4.": lambda g: g.add(
         (IPGR["dsd/ip-metrics/ref-area"], QB.dimension, URIRef("https://example.org/madeUpDimension"))
     ),

@@ -307,7 +307,14 @@ def test_from_an_iri_that_is_no_graph_is_empty_and_fetches_nothing(both, built, 
     memory = both[0]
     assert {str(c.identifier) for c in memory.dataset.graphs()} <= {  # no empty graph was added
         GRAPH + name
-        for name in ("ontology", "vocabulary", "registry", "figures", "links", "xinhua-2025-05-31-northeast-ip-protection")
+        for name in (
+            "ontology",
+            "vocabulary",
+            "registry",
+            "figures",
+            "links",
+            "xinhua-2025-05-31-northeast-ip-protection",
+        )
     } | {"urn:x-rdflib:default"}
 
 

@@ -493,7 +493,9 @@ def _add_figures(graph: Graph, figures: list[Figure], labels: _Labels) -> None:
         if "scope" in fields:
             graph.add((scope, IPG.scope, _ref(fields["scope"])))
         for record in figure.observations:
-            graph.add((URIRef(record.fields["period"].iri), RDFS.label, Literal(record.fields["period"].label, lang="en")))
+            graph.add(
+                (URIRef(record.fields["period"].iri), RDFS.label, Literal(record.fields["period"].label, lang="en"))
+            )
 
 
 def _number(value: Decimal) -> Literal:
@@ -648,7 +650,9 @@ def summarize(dataset: Dataset, facts: Facts, path: Path) -> BuildResult:
         if size := len(graph):
             graphs[graph.identifier.n3(names)] = size
     classes = Counter(
-        _entity_class(record).n3(names) for record in facts.records.values() if record.kind in _CLASSES or record.kind == "regions"
+        _entity_class(record).n3(names)
+        for record in facts.records.values()
+        if record.kind in _CLASSES or record.kind == "regions"
     )
     classes[SCHEMA.NewsArticle.n3(names)] = len(facts.sources)
     sources = []

@@ -665,9 +665,7 @@ def _check_references(
         resolved = []
         for value in values:
             found = [
-                target
-                for target in targets
-                if value in known(target) or (target in CONCEPT_PATHS and concepts is None)
+                target for target in targets if value in known(target) or (target in CONCEPT_PATHS and concepts is None)
             ]
             if not found:
                 wanted = " or ".join((KINDS[t].path if t in KINDS else t).replace("-", " ") for t in targets)

@@ -96,7 +96,7 @@ def _single(text: str) -> Period:
 
 
 def _text(value: Any) -> str:
-    if isinstance(value, dt.datetime) or isinstance(value, bool):
+    if isinstance(value, (dt.datetime, bool)):
         raise PeriodError(f"expected a period as {FORMS}, got {value!r}")
     if isinstance(value, dt.date):
         return value.isoformat()
@@ -156,7 +156,9 @@ def parse_period(value: Any) -> Period:
     text = f"{_text(value['start'])}/{_text(value['end'])}"
     if first.start == last.start and first.end == last.end:
         return Period(text, last.iri, last.start, last.end, last.label)
-    return Period(text, _interval_iri(first.start, last.end), first.start, last.end, _interval_label(first.start, last.end))
+    return Period(
+        text, _interval_iri(first.start, last.end), first.start, last.end, _interval_label(first.start, last.end)
+    )
 
 
 _SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}

@@ -136,7 +136,9 @@ def _cities(additions: Map, path: Path, capitals: dict[str, str]) -> str:
         if city is None or city["countrycode"] != "CN":
             raise FactsError(f"no Chinese city with GeoNames id {item['geonames']}", path=path, line=item.line)
         label = item.get("label") or city["name"]
-        zh = next((n for n in city["alternatenames"] if re.fullmatch(r"[\u4e00-\u9fff]+市", n) and _simplified(n)), None)
+        zh = next(
+            (n for n in city["alternatenames"] if re.fullmatch(r"[\u4e00-\u9fff]+市", n) and _simplified(n)), None
+        )
         provenance = ["geonames", *(["capitals"] if item["id"] in capitals else [])]
         lines += [
             f"  - id: {item['id']}",
