@@ -19,7 +19,16 @@ from ipgraph.namespaces import SCHEMA
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = ROOT / "queries" / "projections"
 ID = "https://w3id.org/ipgraph/id/"
-REGION_CLASSES = {"Province", "AutonomousRegion", "Municipality", "City", "RegionGroup", "Country", "Region"}
+REGION_CLASSES = {
+    "Province",
+    "AutonomousRegion",
+    "Municipality",
+    "SpecialAdministrativeRegion",
+    "City",
+    "RegionGroup",
+    "Country",
+    "Region",
+}
 
 
 @pytest.fixture(scope="module")

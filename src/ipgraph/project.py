@@ -65,6 +65,7 @@ _NOT_PROJECTIONS = {"node-details"}
 CLASSES: dict[URIRef, str] = {
     IPG.Municipality: "Municipality",
     IPG.AutonomousRegion: "AutonomousRegion",
+    IPG.SpecialAdministrativeRegion: "SpecialAdministrativeRegion",
     IPG.Province: "Province",
     IPG.City: "City",
     IPG.RegionGroup: "RegionGroup",
@@ -86,7 +87,16 @@ CLASSES: dict[URIRef, str] = {
 }
 
 #: Classes that count as regions / industries in :func:`stats`.
-REGION_CLASSES = {"Municipality", "AutonomousRegion", "Province", "City", "RegionGroup", "Country", "Region"}
+REGION_CLASSES = {
+    "Municipality",
+    "AutonomousRegion",
+    "SpecialAdministrativeRegion",
+    "Province",
+    "City",
+    "RegionGroup",
+    "Country",
+    "Region",
+}
 INDUSTRY_CLASSES = {"Industry"}
 
 #: Output formats of :func:`write`.
@@ -151,6 +161,9 @@ def _node_details(dataset: Graph, queries: str | Path) -> dict[str, dict[str, ob
     """Node attributes from ``node-details.rq``: one dict per node IRI."""
     rows = run_select(dataset, _load_query("node-details", queries))
     collected: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    # Each quote with the source it was quoted from (a row's ?article), and each source's headline.
+    quoted: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    headlines: dict[str, str] = {}
     for row in rows:
         node, key, value = row.get("node"), row.get("key"), row.get("value")
         if not isinstance(node, URIRef) or key is None or value is None:
@@ -158,11 +171,21 @@ def _node_details(dataset: Graph, queries: str | Path) -> dict[str, dict[str, ob
         if key == "label" and isinstance(value, Literal) and value.language not in (None, "en"):
             continue
         collected[str(node)][str(key)].append(value)
+        if "article" in row:
+            if str(key) == "quote":
+                quoted[str(node)].add((str(row["article"]), str(value)))
+            elif str(key) == "source":
+                headlines[str(row["article"])] = str(value)
     details: dict[str, dict[str, object]] = {}
     for iri, values in collected.items():
         attributes: dict[str, object] = {}
         types = set(values.pop("type", []))
         attributes["class"] = next((name for cls, name in CLASSES.items() if cls in types), "Thing")
+        if len({article for article, _ in quoted.get(iri, ())}) > 1:
+            # Quoted by several sources: each quote once, with its own source.
+            pairs = sorted((headlines.get(article, article), quote) for article, quote in quoted[iri])
+            values.pop("quote")
+            attributes["quote"] = "\n".join(f"{quote} — {headline}" for headline, quote in pairs)
         for key, found in values.items():
             plain = sorted({_plain(v) for v in found}, key=str)
             if key in ("quote", "source", "source_url") and len(plain) > 1:

@@ -64,6 +64,7 @@ STYLES: dict[str, tuple[str, str]] = {
     "Province": ("#2b7bba", "dot"),
     "AutonomousRegion": ("#2b7bba", "dot"),
     "Municipality": ("#2b7bba", "dot"),
+    "SpecialAdministrativeRegion": ("#2b7bba", "dot"),
     "Region": ("#2b7bba", "dot"),
     "City": ("#6baed6", "dot"),
     "Agency": ("#d95f02", "square"),
