@@ -124,7 +124,9 @@ def test_view_data_of_the_overview(overview):
     data = v.view_data(overview, title="Overview")
     assert data["title"] == "Overview"
     assert len(data["nodes"]) == overview.number_of_nodes() == 39
-    assert len(data["edges"]) == overview.number_of_edges() == 59  # 58 stated, and the registry's Shenyang capital of Liaoning
+    assert (
+        len(data["edges"]) == overview.number_of_edges() == 59
+    )  # 58 stated, and the registry's Shenyang capital of Liaoning
     assert data["physics"] is True and data["edgeLabels"] is True and data["notes"] == []
     legend = {c["name"]: c for c in data["classes"]}
     assert legend["Industry"]["count"] == 11
