@@ -421,25 +421,3 @@ def three_built(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("three") / "ipgraph.trig"
     build(three_sources_data(tmp_path_factory.mktemp("three-data")), ROOT / "ontology", out)
     return out
-
-
-#: Tests not yet moved to the many-sources model (issue 10, still open): they
-#: run, and a failure is reported as xfail rather than failing CI. Each is
-#: named in the closing note; remove a line as its test is updated.
-NOT_YET_MIGRATED = (
-    "tests/test_browser.py::",
-    "tests/test_serve.py::",
-    "tests/test_serve_browser.py::",
-    "tests/test_serve_w3c.py::",
-    "tests/test_view.py::",
-    "tests/test_project.py::",
-    "tests/test_docs.py::test_readme_query_example_prints_what_it_says",
-    "tests/test_link.py::test_the_per_capita_query_returns_numbers_on_both_stores",
-    "tests/test_ontology.py::test_every_concept_is_in_one_scheme_with_an_english_label",
-)
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if item.nodeid.startswith(NOT_YET_MIGRATED):
-            item.add_marker(pytest.mark.xfail(reason="not yet moved to the many-sources model (issue 10)"))

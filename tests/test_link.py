@@ -13,7 +13,7 @@ import pyoxigraph
 import pytest
 from click.testing import CliRunner
 from rdflib import Dataset, Literal, URIRef
-from rdflib.namespace import XSD
+from rdflib.namespace import RDF, XSD
 
 from conftest import unavailable
 from ipgraph.build import build
@@ -21,7 +21,7 @@ from ipgraph.cli import main
 from ipgraph.errors import LinkError
 from ipgraph.link import SparqlClient, accept, enrich, evaluate, mapping_gold, reconcile, write_candidates
 from ipgraph.mappings import LINKS_GRAPH, dataset_files, enrichment_graph
-from ipgraph.namespaces import DCTERMS, IPGR, OWL, PROV, WD
+from ipgraph.namespaces import DCTERMS, IPG, IPGR, OWL, PROV, QB, SDMX_DIMENSION, SDMX_MEASURE, WD
 from ipgraph.validate import load_dataset
 
 pytestmark = pytest.mark.server
@@ -32,6 +32,8 @@ P = "http://www.wikidata.org/prop/"
 PS = "http://www.wikidata.org/prop/statement/"
 #: Fixture populations of the four regions (values for testing, not facts).
 FIXTURE_POPULATIONS = {"Q45208": 27462297, "Q43934": 43746323, "Q19206": 38312224, "Q41079": 24706321}
+#: The seed's valid-invention-patents figures (of the group of the four regions).
+SEED_FIGURES = ("northeast-sei-valid-invention-patents-2024", "northeast-valid-invention-patents-2025-04")
 
 
 @pytest.fixture
@@ -172,14 +174,30 @@ def test_the_per_capita_query_returns_numbers_on_both_stores(project, wikidata_e
         store.load(path=str(path), format=pyoxigraph.RdfFormat.TRIG)
     oxi = list(store.query(query, use_default_graph_as_union=True))
 
-    assert len(rows) == len(oxi) == 2
-    expected = {46000: Decimal(46000 * 10000) / population, 195000: Decimal(195000 * 10000) / population}
+    # The areas the fixture has populations for: the four regions (by their
+    # owl:sameAs links) and the seed's group of all four.
+    areas = {IPGR["region-group/northeast-china-and-inner-mongolia"]: population}
+    for region, item in dataset.subject_objects(OWL.sameAs):
+        if str(item).removeprefix(str(WD)) in FIXTURE_POPULATIONS:
+            areas[region] = FIXTURE_POPULATIONS[str(item).removeprefix(str(WD))]
+    # Every valid-invention-patents figure of those areas: the seed's two of
+    # the group, and the corpus's of single regions.
+    expected = {}
+    for observation in dataset.subjects(IPG.indicator, IPGR["indicator/valid-invention-patents"]):
+        area = dataset.value(observation, SDMX_DIMENSION.refArea)
+        if area in areas and (observation, RDF.type, QB.Observation) in dataset:
+            value = dataset.value(observation, SDMX_MEASURE.obsValue).toPython()
+            expected[str(observation)] = (areas[area], Decimal(value * 10000) / areas[area])
+    assert {IPGR[f"observation/{name}"] for name in SEED_FIGURES} <= set(map(URIRef, expected))
+    assert len(rows) == len(oxi) == len(expected)
     for row in rows:
-        assert int(row["population"]) == population
-        assert round(Decimal(str(row["perTenThousand"])), 6) == round(expected[int(row["patents"])], 6)
+        wanted_population, wanted = expected[str(row["observation"])]
+        assert int(row["population"]) == wanted_population
+        assert round(Decimal(str(row["perTenThousand"])), 6) == round(wanted, 6)
     for solution in oxi:
-        assert int(solution["population"].value) == population
-        assert round(Decimal(solution["perTenThousand"].value), 6) == round(expected[int(solution["patents"].value)], 6)
+        wanted_population, wanted = expected[solution["observation"].value]
+        assert int(solution["population"].value) == wanted_population
+        assert round(Decimal(solution["perTenThousand"].value), 6) == round(wanted, 6)
     print(f"\nvalid invention patents per 10,000 inhabitants (fixture populations): {rows}")
 
 

@@ -15,6 +15,7 @@ from ipgraph import project as p
 from ipgraph.cli import main
 from ipgraph.errors import ProjectionError
 from ipgraph.namespaces import SCHEMA
+from ipgraph.validate import load_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = ROOT / "queries" / "projections"
@@ -160,6 +161,30 @@ def test_provenance_links_facts_to_quotes_and_sources(dataset, union: Graph):
     quote_nodes = [d for _, d in graph.nodes(data=True) if d["class"] == "Quote"]
     assert len(quote_nodes) > 20
     assert all(d["quote"] in text for d in quote_nodes)
+    # Sources only: not the registry's provenance (data packages, documents).
+    assert not any(node.startswith(ID + "provenance/") for node in graph)
+    assert {d["class"] for _, d in graph.nodes(data=True)} >= {"Source", "Quote", "DataSet"}
+    assert "Thing" not in {d["class"] for _, d in graph.nodes(data=True)}
+
+
+def test_a_node_quoted_by_several_sources_shows_each_quote_with_its_own_source(three_built):
+    graph = p.project(load_dataset(three_built), "overview")
+    jilin = graph.nodes[ID + "region/jilin"]
+    assert sorted(jilin["quote"].split("\n")) == [
+        "Jilin Province granted — fixture-2025-06-01-b",
+        "Jilin granted — fixture-2025-06-02-c",
+        "the northeastern provinces of Jilin, Liaoning and Heilongjiang — "
+        "China's old industry heartland enhances IP protection for emerging sectors",
+    ]
+    assert jilin["source_url"].split("\n") == [
+        "https://english.news.cn/20250531/59275ac806cd475fb0eb1ad7eca042f3/c.html",
+        "https://example.org/fixture-2025-06-01-b",
+        "https://example.org/fixture-2025-06-02-c",
+    ]
+    # A fact rests on one source: its quote is shown as it stands.
+    metric = graph.nodes[ID + "observation/fixture-b-jilin-patents-granted-2024"]
+    assert metric["quote"] == "Jilin Province granted 12,345 patents in 2024"
+    assert metric["source"] == "fixture-2025-06-01-b"
 
 
 def test_entity_neighbourhood(dataset):

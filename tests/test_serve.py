@@ -417,6 +417,24 @@ def test_a_resource_page_in_html(base):
     assert "script-src 'self'" in response.headers["content-security-policy"]
 
 
+def test_a_page_shows_each_quote_once_with_its_own_source(live_server, three_built):
+    """Three sources quote Jilin; two of them share a publisher, whose label
+    is then in two named graphs (which Oxigraph's union yields twice)."""
+    site = live_server(open_store(three_built, "oxigraph"))
+    page = httpx.get(f"{site}/id/region/jilin.html").text
+    evidence = page.split("<h2>Evidence</h2>", 1)[1]
+    figures = evidence.split('<figure class="evidence">')[1:]
+    sources = {
+        "Jilin Province granted": "fixture-2025-06-01-b",
+        "Jilin granted": "fixture-2025-06-02-c",
+        "the northeastern provinces of Jilin, Liaoning and Heilongjiang": "China&#39;s old industry heartland",
+    }
+    quotes = [figure.split("<mark>", 1)[1].split("</mark>", 1)[0] for figure in figures]
+    assert sorted(quotes) == sorted(sources)
+    for words, figure in zip(quotes, figures, strict=True):
+        assert sources[words] in figure.split("<figcaption>", 1)[1], (words, figure)
+
+
 def test_every_link_on_a_resource_page_works(base):
     page = httpx.get(f"{base}/id/region/jilin.html").text
     links = sorted({link for link in _hrefs(page) if link.startswith("/")})

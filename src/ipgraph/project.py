@@ -7,8 +7,9 @@ optionally ``?via`` (a fact the edge rests on) and ``?weight``. Rows with the
 same source, relation and target merge into one edge: its ``via`` lists the
 facts and its ``weight`` counts them (or sums ``?weight``). Node attributes
 come from ``node-details.rq``: IRI, label, class and the values a tooltip
-needs (metric value and period, description, quote, source). A user adds a
-projection by adding a ``.rq`` file.
+needs (metric value and period, description, quote, source); a node that
+several sources quote gets each quote once, followed by its own source. A
+user adds a projection by adding a ``.rq`` file.
 
 Every graph is a :class:`networkx.MultiDiGraph` (two relations between the
 same pair must not collapse), with plain string/number attributes so that
@@ -82,6 +83,7 @@ CLASSES: dict[URIRef, str] = {
     SCHEMA.Event: "Event",
     SCHEMA.Quotation: "Statement",
     SCHEMA.NewsArticle: "Source",
+    QB.DataSet: "DataSet",
     OA.Annotation: "Quote",
     SCHEMA.Organization: "Organization",
 }
