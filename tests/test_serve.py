@@ -261,15 +261,35 @@ def test_request_size_limits(tight_base):
     assert sparql(tight_base, big, method="GET").status_code == 414
 
 
-def test_cors_for_get(base):
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_cors_preflight_for_get_and_post(base, method):
     origin = {"Origin": "http://example.org"}
     response = httpx.get(f"{base}/sparql", params={"query": "ASK {}"}, headers=origin)
     assert response.headers["access-control-allow-origin"] == "*"
-    preflight = httpx.options(f"{base}/sparql", headers={**origin, "Access-Control-Request-Method": "GET"})
-    assert preflight.status_code == 200
-    assert "GET" in preflight.headers["access-control-allow-methods"]
-    refused = httpx.options(f"{base}/sparql", headers={**origin, "Access-Control-Request-Method": "POST"})
-    assert refused.status_code == 400
+    assert "access-control-allow-credentials" not in response.headers
+    assert "ETag" in response.headers["access-control-expose-headers"]
+    preflight = httpx.options(
+        f"{base}/sparql",
+        headers={**origin, "Access-Control-Request-Method": method, "Access-Control-Request-Headers": "content-type"},
+    )
+    assert preflight.status_code == 204
+    assert preflight.content == b""
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert method in preflight.headers["access-control-allow-methods"]
+    assert "Content-Type" in preflight.headers["access-control-allow-headers"]
+    assert int(preflight.headers["access-control-max-age"]) > 0
+
+
+def test_cors_preflight_for_a_write_or_a_public_page_is_not_granted(base):
+    origin = {"Origin": "http://example.org"}
+    put = httpx.options(f"{base}/sparql", headers={**origin, "Access-Control-Request-Method": "PUT"})
+    assert put.status_code == 204
+    assert "access-control-allow-methods" not in put.headers  # the browser refuses the PUT
+    private = httpx.options(
+        f"{base}/sparql",
+        headers={**origin, "Access-Control-Request-Method": "GET", "Access-Control-Request-Private-Network": "true"},
+    )
+    assert "access-control-allow-private-network" not in private.headers
 
 
 def test_service_description(base, oxigraph_store):
