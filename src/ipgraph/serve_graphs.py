@@ -29,8 +29,8 @@ from urllib.parse import parse_qsl
 import anyio
 import pyoxigraph as ox
 from rdflib import BNode, URIRef
-from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib import Literal as RdfLiteral
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -125,7 +125,8 @@ def iter_quads(store: store_module.Store, graph: str | None, *, union: bool = Fa
         else:
             for s, p, o, context in dataset.quads((None, None, None, None)):
                 context = getattr(context, "identifier", context)  # a graph or its name, by rdflib version
-                name = ox.DefaultGraph() if context is None or context == DATASET_DEFAULT_GRAPH_ID else _ox_term(context)
+                default = context is None or context == DATASET_DEFAULT_GRAPH_ID
+                name = ox.DefaultGraph() if default else _ox_term(context)
                 yield ox.Quad(_ox_term(s), _ox_term(p), _ox_term(o), name)
         return
     raise TypeError(f"cannot read graphs of a {type(store).__name__}")

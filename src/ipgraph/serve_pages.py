@@ -222,7 +222,7 @@ def _script_json(data: Any) -> str:
 async def query_ui(server: Server, request: Request) -> Response:
     """YASGUI (served from /static, no CDN) with the named queries to pick from."""
     queries = named_queries(server.config.queries)
-    config = {"endpoint": "/sparql", "resources": server.config.base, "queries": queries, "prefixes": PREFIXES}
+    config = {"endpoint": "/sparql", "resources": server.config.base, "queries": queries}
     page = templates().get_template("query.html").render(queries=queries, config=_script_json(config))
     # YASGUI builds its editor with inline styles and evaluates no code.
     return _html(page)
