@@ -250,13 +250,14 @@ def _graph_response(
 
 def graph_store(server: Server, request: Request, graph: str | None) -> Response:
     """A Graph Store Protocol read of named graph ``graph`` (``None``: the default graph)."""
+    if graph is not None:
+        check_iri(graph, "graph IRI")
     accept = request.headers.get("accept")
     media = negotiate(accept, list(GRAPH_STORE_TYPES))
     if media is None:
         raise HTTPProblem(406, f"cannot send a graph as {accept}; offered: {', '.join(GRAPH_STORE_TYPES)}")
     store = server.store
     if graph is not None:
-        check_iri(graph, "graph IRI")
         if not has_graph(store, graph):
             raise HTTPProblem(404, f"the dataset has no graph {graph}")
         quads = lambda: iter_quads(store, graph)  # noqa: E731
