@@ -149,6 +149,8 @@ async def read_operation(request: Request, config: ServeConfig) -> Operation:
     if len(raw_query) > config.max_url:
         raise HTTPProblem(414, f"the query string is longer than {config.max_url} bytes; POST the query instead")
     params = _form(raw_query, "query string")
+    if request.method == "POST" and serve_graphs.graph_of(params)[0]:
+        raise HTTPProblem(403, "the Graph Store Protocol is read-only here: a graph can be read (GET), not changed")
     if request.method == "POST":
         media, options = _content_type(request.headers.get("content-type"))
         body = await _body(request, config.max_body)
@@ -190,8 +192,6 @@ async def read_operation(request: Request, config: ServeConfig) -> Operation:
     for iri in default + named:
         check_iri(iri)
     addressed, graph = serve_graphs.graph_of(params)
-    if addressed and request.method == "POST":
-        raise HTTPProblem(403, "the Graph Store Protocol is read-only here: a graph can be read (GET), not changed")
     if addressed and queries:
         raise HTTPProblem(400, "a request is a query or a Graph Store Protocol read (?graph=, ?default), not both")
     if not queries and request.method == "POST":
