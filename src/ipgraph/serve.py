@@ -1,22 +1,28 @@
-"""Serve the graph over HTTP: a SPARQL 1.1 Protocol endpoint, a query UI and
-dereferenceable linked-data pages.
+"""Serve the graph over HTTP: a SPARQL 1.1 Protocol endpoint, the read side
+of the Graph Store Protocol, a query UI and dereferenceable linked-data pages.
 
 :func:`create_app` builds a Starlette application from a loaded store
 (:mod:`ipgraph.store`); :func:`serve` hands it to uvicorn. Every query, the
 user's and the pages' own, runs through :func:`ipgraph.store.execute`, which
 refuses updates and ``SERVICE`` (unless allow-listed), runs ``FROM``/``FROM
 NAMED`` on the store's own graphs (never fetching them), stops a query at its
-timeout and cuts its rows at the limit. This module only speaks HTTP:
+timeout and cuts its rows at the limit. This module speaks the SPARQL
+protocol and puts the application together:
 
 - ``/sparql`` — the SPARQL 1.1 Protocol (GET, POST form, POST direct;
   ``default-graph-uri``/``named-graph-uri``); results in SPARQL JSON, XML,
   CSV, TSV, or Turtle, N-Triples, JSON-LD, RDF/XML, chosen by ``Accept``.
-  Without a query it answers with its SPARQL Service Description.
-- ``/id/...`` — each resource ``https://w3id.org/ipgraph/id/...``: a 303 to
-  its HTML page or RDF document (``.html``, ``.ttl``, ``.jsonld``, ``.nt``,
-  ``.rdf``), chosen by ``Accept``.
-- ``/`` home (classes and counts, views), ``/query`` (YASGUI with the named
-  queries), ``/list?class=IRI``, ``/health``.
+  Without a query it answers with its SPARQL Service Description, or, given
+  ``?graph=IRI`` or ``?default``, with that graph (as ``/graph-store``).
+- ``/graph-store`` and ``/data/ipgraph.<ext>`` — whole graphs, streamed
+  (:mod:`ipgraph.serve_graphs`).
+- ``/id/...``, ``/``, ``/query``, ``/list`` — pages and linked-data
+  documents (:mod:`ipgraph.serve_pages`); ``/health``.
+
+Both other modules build on :mod:`ipgraph.serve_core` (settings, errors,
+negotiation, the :class:`~ipgraph.serve_core.Server` state), which imports
+neither. A new build of the dataset is picked up while serving (a file
+watch and SIGHUP, see :func:`create_app`).
 
 Example:
     >>> app = open_app("build/ipgraph.trig", "oxigraph")          # doctest: +SKIP
