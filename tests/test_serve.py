@@ -552,3 +552,21 @@ def test_cli_serves_a_persistent_oxigraph_store_and_stops_gracefully(built, tmp_
         assert f"http://127.0.0.1:{port}/" in out, (out, err)
         assert "ipgraph.serve" in err and "/sparql ask" in err, err  # the query log
         assert (store_path / "ipgraph-source.json").is_file(), f"run {run}: the store is kept on disk"
+
+
+def test_the_serve_modules_have_no_import_cycle():
+    """serve_pages and serve_graphs build on serve_core and never import serve
+    (which imports them); serve_core imports none of the three."""
+    import subprocess
+    import sys
+
+    for module, forbidden in [
+        ("ipgraph.serve_core", ["ipgraph.serve", "ipgraph.serve_pages", "ipgraph.serve_graphs"]),
+        ("ipgraph.serve_pages", ["ipgraph.serve", "ipgraph.serve_graphs"]),
+        ("ipgraph.serve_graphs", ["ipgraph.serve", "ipgraph.serve_pages"]),
+    ]:
+        code = f"import sys, {module}; print(sorted(m for m in sys.modules if m.startswith('ipgraph.serve')))"
+        loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        assert module in loaded
+        for name in forbidden:
+            assert f"'{name}'" not in loaded, (module, loaded)

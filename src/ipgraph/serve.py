@@ -70,6 +70,7 @@ from ipgraph.serve_core import (
     negotiate,
     write_graph,
 )
+from ipgraph.serve_core import bind as bind_handler
 
 __all__ = ["HTTPProblem", "ServeConfig", "create_app", "get", "negotiate", "open_app", "read_operation", "serve"]
 
@@ -340,14 +341,7 @@ def create_app(store: store_module.Store, config: ServeConfig | None = None) -> 
     """
     config = config or ServeConfig()
     server = Server(store, config)
-
-    def bind(handler):
-        async def endpoint(request: Request) -> Response:
-            return await handler(server, request)
-
-        endpoint.__name__ = handler.__name__
-        return endpoint
-
+    bind = partial(bind_handler, server)
     routes = [
         Route("/sparql", bind(sparql_endpoint), methods=_ALL_METHODS),
         Route("/sparql/", bind(sparql_endpoint), methods=_ALL_METHODS),

@@ -41,6 +41,7 @@ __all__ = [
     "HTTPProblem",
     "ServeConfig",
     "Server",
+    "bind",
     "check_iri",
     "conditional",
     "error_response",
@@ -555,6 +556,16 @@ class Server:
         if name not in cache:
             cache[name] = await self.page_rows(name)
         return cache[name]
+
+
+def bind(server: Server, handler):
+    """A Starlette endpoint that calls ``handler(server, request)``."""
+
+    async def endpoint(request: Request) -> Response:
+        return await handler(server, request)
+
+    endpoint.__name__ = handler.__name__
+    return endpoint
 
 
 def _retire(generation: Generation) -> None:

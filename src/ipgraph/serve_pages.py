@@ -32,6 +32,7 @@ from ipgraph.serve_core import (
     SECURITY_HEADERS,
     HTTPProblem,
     Server,
+    bind,
     check_iri,
     conditional,
     negotiate,
@@ -475,18 +476,10 @@ def neighbourhood(
 
 def routes(server: Server) -> list[Route]:
     """The HTML routes of the server."""
-
-    def bind(handler):
-        async def endpoint(request: Request) -> Response:
-            return await handler(server, request)
-
-        endpoint.__name__ = handler.__name__
-        return endpoint
-
     return [
-        Route("/", bind(home)),
-        Route("/query", bind(query_ui)),
-        Route("/list", bind(class_list)),
-        Route("/id/{path:path}", bind(resource)),
+        Route("/", bind(server, home)),
+        Route("/query", bind(server, query_ui)),
+        Route("/list", bind(server, class_list)),
+        Route("/id/{path:path}", bind(server, resource)),
         Route("/favicon.ico", lambda request: Response(status_code=204)),
     ]
