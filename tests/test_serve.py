@@ -570,3 +570,24 @@ def test_the_serve_modules_have_no_import_cycle():
         assert module in loaded
         for name in forbidden:
             assert f"'{name}'" not in loaded, (module, loaded)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--watch", "nan", "expected a number of seconds"),
+        ("--watch", "-1", "--watch"),
+        ("--base", "not an iri", "ending in / or #"),
+        ("--base", "https://example.org/kg", "ending in / or #"),
+        ("--public-url", "javascript:alert(1)", "expected an http(s) URL"),
+    ],
+)
+def test_cli_refuses_bad_serve_options(built, option, value, message):
+    from click.testing import CliRunner
+
+    from ipgraph.cli import main
+
+    result = CliRunner().invoke(main, ["serve", "--dataset", str(built), option, value, "--get", "/health"])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output

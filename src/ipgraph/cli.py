@@ -7,6 +7,7 @@ never a traceback; a graph that breaks the shapes exits with 1.
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from pathlib import Path
@@ -630,7 +631,7 @@ def query(name, params, output, store, store_path, dataset, timeout, limit, allo
 @click.option(
     "--public-url",
     metavar="URL",
-    help="The server's URL as clients reach it (behind a proxy); default: http://HOST:PORT/.",
+    help="The server's URL as clients reach it (behind a proxy); default: the address a request came in on.",
 )
 @click.option(
     "--watch",
@@ -682,6 +683,8 @@ def serve(
 
     from ipgraph import serve as serve_module
 
+    if not math.isfinite(watch):
+        raise click.BadParameter("expected a number of seconds", param_hint="--watch")
     if not re.match(r"^https?://[^\s<>\"{}|\\^`]+[/#]$", base):
         raise click.BadParameter("expected an http(s) IRI ending in / or #", param_hint="--base")
     if public_url is not None and not re.match(r"^https?://[^\s<>\"{}|\\^`/]+(/[^\s<>\"{}|\\^`]*)?$", public_url):
