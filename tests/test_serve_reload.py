@@ -193,3 +193,18 @@ def test_cli_reloads_on_sighup(built, tmp_path):
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=30)
     assert "SIGHUP" in err and "reloaded" in err, err
+
+
+def test_a_store_on_disk_is_left_alone_and_the_new_build_served_from_memory(live_server, built, tmp_path):
+    dataset = tmp_path / "ipgraph.trig"
+    write_build(built, dataset, 0)
+    folder = tmp_path / "oxigraph"
+    base = live_server(open_store(dataset, "oxigraph", folder), dataset=dataset, watch=0.1)
+    mark = (folder / "ipgraph-source.json").read_text(encoding="utf-8")
+    write_build(built, dataset, 1)
+    deadline = time.monotonic() + 30
+    while build_number(base) != 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert build_number(base) == 1
+    assert httpx.get(f"{base}/id/region/jilin.html").status_code == 200
+    assert (folder / "ipgraph-source.json").read_text(encoding="utf-8") == mark  # untouched while served
