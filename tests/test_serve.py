@@ -266,15 +266,35 @@ def test_request_size_limits(tight_base):
     assert sparql(tight_base, big, method="GET").status_code == 414
 
 
-def test_cors_for_get(base):
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_cors_preflight_for_get_and_post(base, method):
     origin = {"Origin": "http://example.org"}
     response = httpx.get(f"{base}/sparql", params={"query": "ASK {}"}, headers=origin)
     assert response.headers["access-control-allow-origin"] == "*"
-    preflight = httpx.options(f"{base}/sparql", headers={**origin, "Access-Control-Request-Method": "GET"})
-    assert preflight.status_code == 200
-    assert "GET" in preflight.headers["access-control-allow-methods"]
-    refused = httpx.options(f"{base}/sparql", headers={**origin, "Access-Control-Request-Method": "POST"})
-    assert refused.status_code == 400
+    assert "access-control-allow-credentials" not in response.headers
+    assert "ETag" in response.headers["access-control-expose-headers"]
+    preflight = httpx.options(
+        f"{base}/sparql",
+        headers={**origin, "Access-Control-Request-Method": method, "Access-Control-Request-Headers": "content-type"},
+    )
+    assert preflight.status_code == 204
+    assert preflight.content == b""
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert method in preflight.headers["access-control-allow-methods"]
+    assert "Content-Type" in preflight.headers["access-control-allow-headers"]
+    assert int(preflight.headers["access-control-max-age"]) > 0
+
+
+def test_cors_preflight_for_a_write_or_a_public_page_is_not_granted(base):
+    origin = {"Origin": "http://example.org"}
+    put = httpx.options(f"{base}/sparql", headers={**origin, "Access-Control-Request-Method": "PUT"})
+    assert put.status_code == 204
+    assert "access-control-allow-methods" not in put.headers  # the browser refuses the PUT
+    private = httpx.options(
+        f"{base}/sparql",
+        headers={**origin, "Access-Control-Request-Method": "GET", "Access-Control-Request-Private-Network": "true"},
+    )
+    assert "access-control-allow-private-network" not in private.headers
 
 
 def test_service_description(base, oxigraph_store):
@@ -423,16 +443,17 @@ def test_a_page_shows_each_quote_once_with_its_own_source(live_server, three_bui
     site = live_server(open_store(three_built, "oxigraph"))
     page = httpx.get(f"{site}/id/region/jilin.html").text
     evidence = page.split("<h2>Evidence</h2>", 1)[1]
-    figures = evidence.split('<figure class="evidence">')[1:]
+    figures = evidence.split('<figure class="evidence"')[1:]
     sources = {
-        "Jilin Province granted": "fixture-2025-06-01-b",
-        "Jilin granted": "fixture-2025-06-02-c",
-        "the northeastern provinces of Jilin, Liaoning and Heilongjiang": "China&#39;s old industry heartland",
+        "Jilin Province granted": "source/fixture-2025-06-01-b",
+        "Jilin granted": "source/fixture-2025-06-02-c",
+        "the northeastern provinces of Jilin, Liaoning and Heilongjiang": "source/xinhua-2025-05-31-northeast-ip",
     }
     quotes = [figure.split("<mark>", 1)[1].split("</mark>", 1)[0] for figure in figures]
     assert sorted(quotes) == sorted(sources)
     for words, figure in zip(quotes, figures, strict=True):
-        assert sources[words] in figure.split("<figcaption>", 1)[1], (words, figure)
+        assert sources[words] in figure.split('data-source="', 1)[1].split('"', 1)[0], (words, figure)
+    assert "3 quotes from 3 sources" in evidence
 
 
 def test_every_link_on_a_resource_page_works(base):
@@ -555,3 +576,42 @@ def test_cli_serves_a_persistent_oxigraph_store_and_stops_gracefully(built, tmp_
         assert f"http://127.0.0.1:{port}/" in out, (out, err)
         assert "ipgraph.serve" in err and "/sparql ask" in err, err  # the query log
         assert (store_path / "ipgraph-source.json").is_file(), f"run {run}: the store is kept on disk"
+
+
+def test_the_serve_modules_have_no_import_cycle():
+    """serve_pages and serve_graphs build on serve_core and never import serve
+    (which imports them); serve_core imports none of the three."""
+    import subprocess
+    import sys
+
+    for module, forbidden in [
+        ("ipgraph.serve_core", ["ipgraph.serve", "ipgraph.serve_pages", "ipgraph.serve_graphs"]),
+        ("ipgraph.serve_pages", ["ipgraph.serve", "ipgraph.serve_graphs"]),
+        ("ipgraph.serve_graphs", ["ipgraph.serve", "ipgraph.serve_pages"]),
+    ]:
+        code = f"import sys, {module}; print(sorted(m for m in sys.modules if m.startswith('ipgraph.serve')))"
+        loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        assert module in loaded
+        for name in forbidden:
+            assert f"'{name}'" not in loaded, (module, loaded)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--watch", "nan", "expected a number of seconds"),
+        ("--watch", "-1", "--watch"),
+        ("--base", "not an iri", "ending in / or #"),
+        ("--base", "https://example.org/kg", "ending in / or #"),
+        ("--public-url", "javascript:alert(1)", "expected an http(s) URL"),
+    ],
+)
+def test_cli_refuses_bad_serve_options(built, option, value, message):
+    from click.testing import CliRunner
+
+    from ipgraph.cli import main
+
+    result = CliRunner().invoke(main, ["serve", "--dataset", str(built), option, value, "--get", "/health"])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output

@@ -168,3 +168,33 @@ def test_hostile_labels_and_query_descriptions_are_inert_on_every_page(hostile_s
     page.wait_for_timeout(300)
     assert opened.dialogs == []
     assert opened.blocked == []
+
+
+def test_typing_a_query_calls_no_outside_service(seed_site, visit):
+    """YASGUI's autocompleters stay in the page: typing prefixed names,
+    classes and properties (which Yasqe by default looks up at
+    lov.linkeddata.es on every keystroke) makes no request off 127.0.0.1 and
+    logs no console error."""
+    opened = visit(f"{seed_site}/query")
+    page = opened.page
+    page.wait_for_selector(".yasqe .CodeMirror")
+    enabled = page.evaluate("Object.keys(window.ipgraphYasgui.getTab().getYasqe().autocompleters).filter("
+                            "(name) => window.ipgraphYasgui.getTab().getYasqe().autocompleters[name])")  # fmt: skip
+    assert sorted(enabled) == ["prefixes", "variables"]
+    page.evaluate("window.ipgraphYasgui.getTab().getYasqe().setValue('')")
+    page.click(".yasqe .CodeMirror")
+    page.keyboard.type("PREFIX schema: <https://schema.org/>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n",
+                       delay=20)  # fmt: skip
+    page.keyboard.type("SELECT ?place WHERE { ?place a schema:Admin", delay=40)
+    page.wait_for_timeout(400)
+    page.keyboard.type("istrativeArea ; rdfs:lab", delay=40)
+    page.wait_for_timeout(400)
+    page.keyboard.press("Control+Space")
+    page.wait_for_timeout(600)
+    page.keyboard.type("el ?label . ?pl", delay=40)
+    page.keyboard.press("Control+Space")
+    page.wait_for_timeout(600)
+    assert "rdfs:lab" in page.evaluate("window.ipgraphYasgui.getTab().getYasqe().getValue()")
+    assert opened.blocked == [], opened.blocked
+    assert all(url.startswith(seed_site) for url in opened.requests), opened.requests
+    assert opened.errors == []

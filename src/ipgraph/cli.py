@@ -7,6 +7,8 @@ never a traceback; a graph that breaks the shapes exits with 1.
 
 from __future__ import annotations
 
+import math
+import re
 import sys
 from pathlib import Path
 
@@ -630,18 +632,56 @@ def query(name, params, output, store, store_path, dataset, timeout, limit, allo
     show_default=True,
     help="Folder of HTML views (ipgraph view --all) linked from the home page.",
 )
+@click.option(
+    "--base",
+    metavar="IRI",
+    default="https://w3id.org/ipgraph/id/",
+    show_default=True,
+    help="The IRI that /id/ stands for: /id/region/jilin is <IRI>region/jilin (never taken from the Host header).",
+)
+@click.option(
+    "--public-url",
+    metavar="URL",
+    help="The server's URL as clients reach it (behind a proxy); default: the address a request came in on.",
+)
+@click.option(
+    "--watch",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Seconds between checks for a new build of --dataset (0: reload only on SIGHUP).",
+)
 @click.option("--get", "get_path", metavar="PATH", help="Make one request to PATH in-process, print it and exit.")
 @click.option("--accept", metavar="MEDIA-TYPE", help="With --get: the Accept header to send.")
 def serve(
-    host, port, dataset, store, store_path, timeout, max_rows, workers, allow_services, views, get_path, accept
+    host,
+    port,
+    dataset,
+    store,
+    store_path,
+    timeout,
+    max_rows,
+    workers,
+    allow_services,
+    views,
+    base,
+    public_url,
+    watch,
+    get_path,
+    accept,
 ) -> None:
-    """Serve the graph: a SPARQL 1.1 endpoint (/sparql), a query page
-    (/query), and a page for every resource (/id/...), as HTML, Turtle or
-    JSON-LD by Accept.
+    """Serve the graph: a SPARQL 1.1 endpoint (/sparql), the Graph Store
+    Protocol read side (/graph-store?graph=IRI), downloads (/data/ipgraph.trig),
+    a query page (/query), and a page for every resource (/id/...), as HTML,
+    Turtle, N-Triples, JSON-LD or RDF/XML by Accept.
 
-    Read-only: updates, LOAD and SERVICE (unless allowed) are refused; FROM
-    picks graphs of the dataset, never fetches; every query is stopped after
-    --timeout seconds and cut at --max-rows.
+    Read-only: updates, graph writes, LOAD and SERVICE (unless allowed) are
+    refused; FROM picks graphs of the dataset, never fetches; every query is
+    stopped after --timeout seconds and cut at --max-rows.
+
+    A new build of --dataset is served without a restart: the server checks
+    the file every --watch seconds, and reloads on SIGHUP; requests in flight
+    finish on the build they started on.
 
     \b
     Examples:
@@ -654,8 +694,21 @@ def serve(
 
     from ipgraph import serve as serve_module
 
+    if not math.isfinite(watch):
+        raise click.BadParameter("expected a number of seconds", param_hint="--watch")
+    if not re.match(r"^https?://[^\s<>\"{}|\\^`]+[/#]$", base):
+        raise click.BadParameter("expected an http(s) IRI ending in / or #", param_hint="--base")
+    if public_url is not None and not re.match(r"^https?://[^\s<>\"{}|\\^`/]+(/[^\s<>\"{}|\\^`]*)?$", public_url):
+        raise click.BadParameter("expected an http(s) URL", param_hint="--public-url")
     config = serve_module.ServeConfig(
-        timeout=timeout, max_rows=max_rows, workers=workers, allow_services=tuple(allow_services), views=views
+        timeout=timeout,
+        max_rows=max_rows,
+        workers=workers,
+        allow_services=tuple(allow_services),
+        views=views,
+        base=base,
+        public_url=public_url,
+        watch=watch,
     )
     app = serve_module.open_app(dataset, store, store_path, config)
     if get_path is not None:

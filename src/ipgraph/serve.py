@@ -1,22 +1,28 @@
-"""Serve the graph over HTTP: a SPARQL 1.1 Protocol endpoint, a query UI and
-dereferenceable linked-data pages.
+"""Serve the graph over HTTP: a SPARQL 1.1 Protocol endpoint, the read side
+of the Graph Store Protocol, a query UI and dereferenceable linked-data pages.
 
 :func:`create_app` builds a Starlette application from a loaded store
 (:mod:`ipgraph.store`); :func:`serve` hands it to uvicorn. Every query, the
 user's and the pages' own, runs through :func:`ipgraph.store.execute`, which
 refuses updates and ``SERVICE`` (unless allow-listed), runs ``FROM``/``FROM
 NAMED`` on the store's own graphs (never fetching them), stops a query at its
-timeout and cuts its rows at the limit. This module only speaks HTTP:
+timeout and cuts its rows at the limit. This module speaks the SPARQL
+protocol and puts the application together:
 
 - ``/sparql`` — the SPARQL 1.1 Protocol (GET, POST form, POST direct;
   ``default-graph-uri``/``named-graph-uri``); results in SPARQL JSON, XML,
   CSV, TSV, or Turtle, N-Triples, JSON-LD, RDF/XML, chosen by ``Accept``.
-  Without a query it answers with its SPARQL Service Description.
-- ``/id/...`` — each resource ``https://w3id.org/ipgraph/id/...``: a 303 to
-  its HTML page or RDF document (``.html``, ``.ttl``, ``.jsonld``, ``.nt``,
-  ``.rdf``), chosen by ``Accept``.
-- ``/`` home (classes and counts, views), ``/query`` (YASGUI with the named
-  queries), ``/list?class=IRI``, ``/health``.
+  Without a query it answers with its SPARQL Service Description, or, given
+  ``?graph=IRI`` or ``?default``, with that graph (as ``/graph-store``).
+- ``/graph-store`` and ``/data/ipgraph.<ext>`` — whole graphs, streamed
+  (:mod:`ipgraph.serve_graphs`).
+- ``/id/...``, ``/``, ``/query``, ``/list`` — pages and linked-data
+  documents (:mod:`ipgraph.serve_pages`); ``/health``.
+
+Both other modules build on :mod:`ipgraph.serve_core` (settings, errors,
+negotiation, the :class:`~ipgraph.serve_core.Server` state), which imports
+neither. A new build of the dataset is picked up while serving (a file
+watch and SIGHUP, see :func:`create_app`).
 
 Example:
     >>> app = open_app("build/ipgraph.trig", "oxigraph")          # doctest: +SKIP
@@ -27,149 +33,49 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-import re
+import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qsl
 
 import anyio
 import pyoxigraph as ox
-from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ipgraph import query as query_module
+from ipgraph import serve_graphs, serve_pages
 from ipgraph import store as store_module
-from ipgraph.errors import IpgraphError, QueryError, QueryRefused, QueryTimeout
-from ipgraph.namespaces import PREFIXES
+from ipgraph.serve_core import (
+    ASK_TYPES,
+    CURRENT,
+    GRAPH_TYPES,
+    RDF_FORMATS,
+    SECURITY_HEADERS,
+    SELECT_TYPES,
+    HTTPProblem,
+    ServeConfig,
+    Server,
+    check_iri,
+    error_response,
+    negotiate,
+    write_graph,
+)
+from ipgraph.serve_core import bind as bind_handler
 
 __all__ = ["HTTPProblem", "ServeConfig", "create_app", "get", "negotiate", "open_app", "read_operation", "serve"]
 
 log = logging.getLogger("ipgraph.serve")
-
-VIEWS = Path("build/views")
 _STATIC = Path(__file__).resolve().parent / "static"
-
-
-@dataclass
-class ServeConfig:
-    """What the server allows: limits, where named queries and views live.
-
-    ``workers`` is the number of queries that run at once (each in its own
-    process, see :func:`ipgraph.store.execute`); more wait for a free one.
-    """
-
-    timeout: float = 10.0
-    max_rows: int = 10_000
-    max_body: int = 1 << 20
-    max_url: int = 16 << 10
-    workers: int = 4
-    allow_services: tuple[str, ...] = ()
-    queries: Path = query_module.QUERIES_DIR
-    page_queries: Path | None = None
-    views: Path | None = VIEWS
-
-
-# ---------------------------------------------------------------------------
-# Content negotiation
-# ---------------------------------------------------------------------------
-
-#: media type -> result format, in the server's order of preference.
-SELECT_TYPES = {
-    "application/sparql-results+json": "json",
-    "application/sparql-results+xml": "xml",
-    "text/csv": "csv",
-    "text/tab-separated-values": "tsv",
-    "application/json": "json",
-    "application/xml": "xml",
-    "text/xml": "xml",
-}
-ASK_TYPES = {k: v for k, v in SELECT_TYPES.items() if v in ("json", "xml")}
-GRAPH_TYPES = {
-    "text/turtle": "turtle",
-    "application/n-triples": "nt",
-    "application/ld+json": "jsonld",
-    "application/rdf+xml": "rdfxml",
-    "application/x-turtle": "turtle",
-    "text/plain": "nt",
-    "application/json": "jsonld",
-}
-_RDF_FORMATS = {
-    "turtle": (ox.RdfFormat.TURTLE, "text/turtle; charset=utf-8"),
-    "nt": (ox.RdfFormat.N_TRIPLES, "application/n-triples; charset=utf-8"),
-    "jsonld": (ox.RdfFormat.JSON_LD, "application/ld+json"),
-    "rdfxml": (ox.RdfFormat.RDF_XML, "application/rdf+xml"),
-}
-#: Linked-data documents: file extension -> (format, media type).
-DOCUMENT_TYPES = {
-    "html": "text/html",
-    "ttl": "text/turtle",
-    "jsonld": "application/ld+json",
-    "nt": "application/n-triples",
-    "rdf": "application/rdf+xml",
-}
-_EXTENSION_FORMAT = {"ttl": "turtle", "jsonld": "jsonld", "nt": "nt", "rdf": "rdfxml"}
-
-
-def _accept_ranges(header: str) -> list[tuple[str, float]]:
-    ranges = []
-    for part in header.split(","):
-        pieces = [p.strip() for p in part.split(";")]
-        if not pieces[0]:
-            continue
-        q = 1.0
-        for parameter in pieces[1:]:
-            name, _, value = parameter.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = max(0.0, min(1.0, float(value)))
-                except ValueError:
-                    q = 0.0
-        ranges.append((pieces[0].lower(), q))
-    return ranges
-
-
-def negotiate(accept: str | None, offers: list[str]) -> str | None:
-    """The offered media type that ``accept`` (an HTTP Accept header) likes
-    best, the first offer on a tie or when there is no header; ``None`` when
-    it accepts none of them.
-
-    Example:
-        >>> negotiate("text/csv;q=0.5, application/sparql-results+xml", ["application/sparql-results+json",
-        ...     "application/sparql-results+xml", "text/csv"])
-        'application/sparql-results+xml'
-        >>> negotiate("image/png", ["text/turtle"]) is None
-        True
-    """
-    if not accept or not accept.strip():
-        return offers[0]
-    ranges = _accept_ranges(accept)
-    best, best_q = None, 0.0
-    for offer in offers:
-        kind = offer.split("/")[0] + "/*"
-        quality, specificity = 0.0, -1
-        for media_range, q in ranges:
-            rank = 2 if media_range == offer else 1 if media_range == kind else 0 if media_range == "*/*" else -1
-            if rank > specificity:
-                quality, specificity = q, rank
-        if specificity >= 0 and quality > best_q:
-            best, best_q = offer, quality
-    return best
-
-
-# ---------------------------------------------------------------------------
-# Result writers: SPARQL results by ipgraph.query.format_result (Oxigraph's
-# W3C writers); RDF here, for the formats that function does not offer
-# ---------------------------------------------------------------------------
 
 
 def write_results(result: store_module.Result, result_format: str) -> bytes:
@@ -177,82 +83,12 @@ def write_results(result: store_module.Result, result_format: str) -> bytes:
     return query_module.format_result(result, result_format).encode("utf-8")
 
 
-def write_graph(triples: list, rdf_format: str) -> bytes:
-    """Serialise triples as ``turtle``, ``nt``, ``jsonld`` or ``rdfxml`` (with the project's prefixes)."""
-    ox_format, _ = _RDF_FORMATS[rdf_format]
-    prefixes = None
-    if rdf_format in ("turtle", "rdfxml"):
-        iris = {term.value for triple in triples for term in triple if isinstance(term, ox.NamedNode)}
-        prefixes = {p: ns for p, ns in PREFIXES.items() if any(iri.startswith(ns) for iri in iris)}
-    return ox.serialize(triples, format=ox_format, prefixes=prefixes) or b""
-
-
-# ---------------------------------------------------------------------------
-# The protocol dataset (default-graph-uri / named-graph-uri)
-# ---------------------------------------------------------------------------
-# read_operation collects the parameters; Server.execute hands them to
-# ipgraph.store.execute as a QueryDataset, which overrides the query's own
-# FROM / FROM NAMED when either is given (SPARQL 1.1 Protocol 2.1.4) and
-# otherwise runs the query on the graphs its FROM clauses name. Either way
-# only graphs in the store are seen: an IRI that names none is an empty graph.
-
-
-# ---------------------------------------------------------------------------
-# Errors: one function shapes every error response
-# ---------------------------------------------------------------------------
-
-
-class HTTPProblem(Exception):
-    """An HTTP error to send: status and a one-line message."""
-
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.headers = status, message, headers or {}
-
-
-_TITLES = {
-    400: "Bad Request",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    406: "Not Acceptable",
-    413: "Content Too Large",
-    414: "URI Too Long",
-    415: "Unsupported Media Type",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-}
-
-_SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
-_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-    "form-action 'self'"
-)
-
-
-def error_response(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    """The response for any error: an HTML page for browsers, plain text
-    (the message, e.g. the SPARQL parser's) for everyone else."""
-    title = _TITLES.get(status, "Error")
-    headers = {**_SECURITY_HEADERS, **(headers or {})}
-    if negotiate(request.headers.get("accept"), ["text/plain", "text/html"]) == "text/html":
-        page = _templates().get_template("error.html").render(status=status, title=title, message=message)
-        return Response(page, status, headers={**headers, "Content-Security-Policy": _CSP}, media_type="text/html")
-    return Response(f"{status} {title}: {message}\n", status, headers=headers, media_type="text/plain")
-
-
-def _problem_for(error: IpgraphError) -> HTTPProblem:
-    if isinstance(error, QueryTimeout):
-        return HTTPProblem(503, str(error))
-    if isinstance(error, QueryRefused):
-        return HTTPProblem(403, str(error))
-    if isinstance(error, QueryError):
-        return HTTPProblem(400, str(error))
-    return HTTPProblem(500, str(error))
+# The protocol dataset (default-graph-uri / named-graph-uri): read_operation
+# collects the parameters; Server.execute hands them to ipgraph.store.execute
+# as a QueryDataset, which overrides the query's own FROM / FROM NAMED when
+# either is given (SPARQL 1.1 Protocol 2.1.4) and otherwise runs the query on
+# the graphs its FROM clauses name. Either way only graphs in the store are
+# seen: an IRI that names none is an empty graph.
 
 
 # ---------------------------------------------------------------------------
@@ -267,9 +103,13 @@ class Operation:
     query: str | None
     default_graphs: list[str]
     named_graphs: list[str]
+    #: A Graph Store Protocol read (``?graph=IRI`` or ``?default``, no query): the graph, None for the default.
+    graph_store: bool = False
+    graph: str | None = None
 
 
-_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]*$")
+#: Methods of the SPARQL endpoint (a read-only one: no PUT, DELETE, PATCH).
+SPARQL_ALLOW = "GET, HEAD, POST, OPTIONS"
 
 
 def _form(data: bytes, where: str) -> list[tuple[str, str]]:
@@ -316,6 +156,8 @@ async def read_operation(request: Request, config: ServeConfig) -> Operation:
     if len(raw_query) > config.max_url:
         raise HTTPProblem(414, f"the query string is longer than {config.max_url} bytes; POST the query instead")
     params = _form(raw_query, "query string")
+    if request.method == "POST" and serve_graphs.graph_of(params)[0]:
+        raise HTTPProblem(403, "the Graph Store Protocol is read-only here: a graph can be read (GET), not changed")
     if request.method == "POST":
         media, options = _content_type(request.headers.get("content-type"))
         body = await _body(request, config.max_body)
@@ -342,7 +184,9 @@ async def read_operation(request: Request, config: ServeConfig) -> Operation:
             )
     elif request.method not in ("GET", "HEAD"):
         raise HTTPProblem(
-            405, f"{request.method} is not a SPARQL query method; use GET or POST", {"Allow": "GET, POST"}
+            405,
+            f"{request.method} is not a SPARQL query method (this endpoint is read-only); use GET or POST",
+            {"Allow": SPARQL_ALLOW},
         )
     names = {name for name, _ in params}
     if "update" in names:
@@ -353,134 +197,162 @@ async def read_operation(request: Request, config: ServeConfig) -> Operation:
     default = [value for name, value in params if name == "default-graph-uri"]
     named = [value for name, value in params if name == "named-graph-uri"]
     for iri in default + named:
-        if not _IRI.match(iri):
-            raise HTTPProblem(400, f"not an absolute IRI: {iri!r}")
+        check_iri(iri)
+    addressed, graph = serve_graphs.graph_of(params)
+    if addressed and queries:
+        raise HTTPProblem(400, "a request is a query or a Graph Store Protocol read (?graph=, ?default), not both")
     if not queries and request.method == "POST":
         raise HTTPProblem(400, "no query given; send a 'query' parameter or an application/sparql-query body")
-    return Operation(queries[0] if queries else None, default, named)
-
-
-# ---------------------------------------------------------------------------
-# Named queries (for the UI) and the pages' own queries
-# ---------------------------------------------------------------------------
-
-
-def named_queries(folder: Path) -> list[dict[str, Any]]:
-    """The named queries of ``folder`` (:func:`ipgraph.query.list_named`) as
-    the UI shows them: name, question, parameters and text."""
-    return [
-        {
-            "name": named.name,
-            "question": named.question,
-            "params": [param.name for param in named.params],
-            "text": named.text,
-        }
-        for named in query_module.list_named(folder)
-    ]
+    return Operation(queries[0] if queries else None, default, named, addressed, graph)
 
 
 # ---------------------------------------------------------------------------
 # The application
 # ---------------------------------------------------------------------------
 
-_ENV: Environment | None = None
 #: The endpoint answers every method itself, so that a wrong one gets a SPARQL-shaped 405.
-_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]
+#: What a cross-origin page may do: read (GET, HEAD) and query (POST).
+CORS_METHODS = "GET, HEAD, POST"
+CORS_HEADERS = "Accept, Content-Type, If-None-Match, If-Modified-Since"
+CORS_EXPOSE = "Content-Location, ETag, Last-Modified, Link, X-Ipgraph-Truncated"
 
 
-def _templates() -> Environment:
-    global _ENV
-    if _ENV is None:
-        _ENV = Environment(
-            loader=PackageLoader("ipgraph", "templates"),
-            autoescape=select_autoescape(default=True, default_for_string=True),
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-    return _ENV
+class _Cors:
+    """CORS for a public, read-only endpoint (ASGI middleware).
+
+    Any origin may read (``Access-Control-Allow-Origin: *``, never with
+    credentials: the server has no cookies or logins to leak). A preflight
+    (OPTIONS with ``Access-Control-Request-Method``) for GET, HEAD or POST
+    gets 204 with the methods and headers allowed; for another method, 204
+    without them, so the browser refuses it. A preflight from a public web
+    page to this loopback or private address (Chrome's Private Network
+    Access, ``Access-Control-Request-Private-Network``) is not granted.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if scope["method"] == "OPTIONS":
+            allow = [(b"allow", b"GET, HEAD, POST, OPTIONS")]
+            if "origin" in headers and "access-control-request-method" in headers:
+                method = headers["access-control-request-method"].strip().upper()
+                allow.append((b"access-control-allow-origin", b"*"))
+                allow.append((b"vary", b"Access-Control-Request-Method, Access-Control-Request-Headers"))
+                if method in CORS_METHODS.split(", "):
+                    allow += [
+                        (b"access-control-allow-methods", CORS_METHODS.encode()),
+                        (b"access-control-allow-headers", CORS_HEADERS.encode()),
+                        (b"access-control-max-age", b"600"),
+                    ]
+            await send({"type": "http.response.start", "status": 204, "headers": allow})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if "origin" not in headers:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_cors(message) -> None:
+            if message["type"] == "http.response.start":
+                message = {
+                    **message,
+                    "headers": [
+                        *message.get("headers", []),
+                        (b"access-control-allow-origin", b"*"),
+                        (b"access-control-expose-headers", CORS_EXPOSE.encode()),
+                    ],
+                }
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
 
 
-class Server:
-    """The state behind the routes: the store, its limits and a cache of the
-    home page's counts (the store is read-only while served)."""
+class _Generations:
+    """Runs each request on one generation of the store (ASGI middleware):
+    taken when the request starts, given back when its response has been
+    sent, streamed bodies included. Also refuses overlong paths and paths
+    with control characters before any route sees them."""
 
-    def __init__(self, store: store_module.Store, config: ServeConfig) -> None:
-        self.store = store
-        self.config = config
-        self.limiter = anyio.CapacityLimiter(config.workers)
-        self._page_queries: dict[str, str] = {}
-        self._cache: dict[str, Any] = {}
-        self.started = time.time()
+    def __init__(self, app, server: Server) -> None:
+        self.app, self.server = app, server
 
-    # -- running queries -----------------------------------------------------
-
-    async def execute(
-        self,
-        query: str,
-        bindings: dict | None = None,
-        *,
-        default_graphs: list[str] | None = None,
-        named_graphs: list[str] | None = None,
-        base: str | None = None,
-        limit: int | None = None,
-    ) -> store_module.Result:
-        """Run ``query`` through :func:`ipgraph.store.execute` in a worker thread."""
-        run = partial(
-            store_module.execute,
-            self.store,
-            query,
-            bindings,
-            timeout=self.config.timeout,
-            limit=self.config.max_rows if limit is None else limit,
-            allow_services=self.config.allow_services,
-            dataset=store_module.QueryDataset(base, tuple(default_graphs or ()), tuple(named_graphs or ())),
-        )
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        if len(scope.get("raw_path") or path.encode()) > self.server.config.max_path:
+            limit = self.server.config.max_path
+            await _send_problem(scope, receive, send, 414, f"the path is longer than {limit} bytes")
+            return
+        if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in path):
+            await _send_problem(scope, receive, send, 400, "the path holds control characters")
+            return
+        generation = self.server.acquire()
+        token = CURRENT.set(generation)
         try:
-            return await anyio.to_thread.run_sync(run, limiter=self.limiter)
-        except IpgraphError as error:
-            raise _problem_for(error) from None
+            await self.app(scope, receive, send)
+        finally:
+            CURRENT.reset(token)
+            self.server.release(generation)
 
-    def page_query(self, name: str) -> str:
-        if name not in self._page_queries:
-            folder = self.config.page_queries or Path(self.config.queries) / "serve"
-            self._page_queries[name] = query_module.load_named(name, folder).text
-        return self._page_queries[name]
 
-    async def page_rows(self, name: str, **bindings) -> list[dict[str, Any]]:
-        """Rows of the page query ``queries/serve/<name>.rq`` with IRIs bound as terms."""
-        result = await self.execute(self.page_query(name), {k: ox.NamedNode(v) for k, v in bindings.items()})
-        return [dict(zip(result.variables, row, strict=False)) for row in result.rows]
+async def _send_problem(scope, receive, send, status: int, message: str) -> None:
+    await error_response(Request(scope, receive), status, message)(scope, receive, send)
 
-    async def cached_rows(self, name: str) -> list[dict[str, Any]]:
-        """Like :meth:`page_rows` without bindings, computed once (the store does not change while served)."""
-        if name not in self._cache:
-            self._cache[name] = await self.page_rows(name)
-        return self._cache[name]
+
+async def _watch(server: Server) -> None:
+    """Reload the build when its file changes (checked every ``watch``
+    seconds) or on SIGHUP; the load runs in a thread while requests go on."""
+    wake = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(ValueError, RuntimeError, NotImplementedError, AttributeError):
+        loop.add_signal_handler(signal.SIGHUP, wake.set)  # only in the main thread, on POSIX
+    interval = server.config.watch if server.config.watch > 0 else None
+    try:
+        while True:
+            with anyio.move_on_after(interval if interval is not None else float("inf")):
+                await wake.wait()
+            forced = wake.is_set()
+            wake.clear()
+            if forced or server.changed():
+                if forced:
+                    log.info("SIGHUP: loading %s again", server.config.dataset)
+                await anyio.to_thread.run_sync(partial(server.reload, force=forced))
+    finally:
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError, AttributeError):
+            loop.remove_signal_handler(signal.SIGHUP)
 
 
 def create_app(store: store_module.Store, config: ServeConfig | None = None) -> Starlette:
-    """The web application serving ``store``: SPARQL endpoint, pages, UI.
+    """The web application serving ``store``: SPARQL endpoint, Graph Store
+    Protocol, pages, UI.
 
     Parameters:
         store: a loaded :class:`ipgraph.store.Store` (memory or oxigraph).
         config: limits and folders; :class:`ServeConfig` defaults otherwise.
+            With ``config.dataset`` set, the app reloads that file when it
+            changes or on SIGHUP (while it runs under a server with lifespan).
     """
     config = config or ServeConfig()
     server = Server(store, config)
-    from ipgraph import serve_pages
-
+    bind = partial(bind_handler, server)
     routes = [
-        Route("/sparql", partial(sparql_endpoint, server), methods=_ALL_METHODS),
-        Route("/sparql/", partial(sparql_endpoint, server), methods=_ALL_METHODS),
-        Route("/health", partial(health, server)),
+        Route("/sparql", bind(sparql_endpoint), methods=_ALL_METHODS),
+        Route("/sparql/", bind(sparql_endpoint), methods=_ALL_METHODS),
+        Route("/graph-store", bind(serve_graphs.graph_store_endpoint), methods=_ALL_METHODS),
+        Route("/data/ipgraph.{extension}", bind(serve_graphs.dataset_download), methods=["GET", "HEAD"]),
+        Route("/health", bind(health)),
         *serve_pages.routes(server),
         Mount("/static", StaticFiles(directory=_STATIC), name="static"),
     ]
     if config.views is not None and Path(config.views).is_dir():
         routes.append(Mount("/views", StaticFiles(directory=config.views, html=True), name="views"))
-    middleware = [
-        Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET"], allow_headers=["Accept"], max_age=600)
-    ]
 
     async def problem(request: Request, error: HTTPProblem) -> Response:
         return error_response(request, error.status, error.message, error.headers)
@@ -488,17 +360,41 @@ def create_app(store: store_module.Store, config: ServeConfig | None = None) -> 
     async def not_found(request: Request, error: Exception) -> Response:
         return error_response(request, 404, f"nothing at {request.url.path}")
 
+    async def not_allowed(request: Request, error: Exception) -> Response:
+        return error_response(request, 405, f"{request.method} is not allowed here", {"Allow": "GET, HEAD"})
+
     async def internal_error(request: Request, error: Exception) -> Response:
         log.error("%s %s failed", request.method, request.url.path, exc_info=error)
         return error_response(request, 500, "the server failed on this request; its log says why")
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        async with anyio.create_task_group() as tasks:
+            if config.dataset is not None:
+                tasks.start_soon(_watch, server)
+            yield
+            tasks.cancel_scope.cancel()
+
     app = Starlette(
         routes=routes,
-        middleware=middleware,
-        exception_handlers={HTTPProblem: problem, 404: not_found, Exception: internal_error},
+        middleware=[Middleware(_Cors), Middleware(_Generations, server=server)],
+        exception_handlers={HTTPProblem: problem, 404: not_found, 405: not_allowed, Exception: internal_error},
+        lifespan=lifespan,
     )
     app.state.server = server
     return app
+
+
+def public_url(server: Server, request: Request) -> str:
+    """The server's own URL, ending in ``/``: configured (``--public-url``),
+    else the address of the socket the request came in on, never the Host
+    header (which a client can set to anything)."""
+    if server.config.public_url:
+        return server.config.public_url.rstrip("/") + "/"
+    host, port = request.scope.get("server") or ("127.0.0.1", 80)
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{request.url.scheme}://{host}:{port}/" if port else f"{request.url.scheme}://{host}/"
 
 
 async def health(server: Server, request: Request) -> Response:
@@ -510,15 +406,18 @@ async def health(server: Server, request: Request) -> Response:
             "quads": len(server.store),
             "timeout": server.config.timeout,
             "max_rows": server.config.max_rows,
+            "build": server.generation.number,
             "uptime_seconds": round(time.time() - server.started, 1),
         },
-        headers=_SECURITY_HEADERS,
+        headers=SECURITY_HEADERS,
     )
 
 
 async def sparql_endpoint(server: Server, request: Request) -> Response:
     """The SPARQL 1.1 Protocol query operation, or the service description."""
     operation = await read_operation(request, server.config)
+    if operation.graph_store:
+        return serve_graphs.graph_store(server, request, operation.graph)
     if operation.query is None:
         return await service_description(server, request)
     started = time.perf_counter()
@@ -528,7 +427,7 @@ async def sparql_endpoint(server: Server, request: Request) -> Response:
             operation.query,
             default_graphs=operation.default_graphs,
             named_graphs=operation.named_graphs,
-            base=str(request.url.replace(query="", fragment="")),
+            base=public_url(server, request) + request.url.path.lstrip("/"),
         )
         kind, rows = result.kind, len(result)
         accept = request.headers.get("accept")
@@ -537,7 +436,7 @@ async def sparql_endpoint(server: Server, request: Request) -> Response:
             if media is None:
                 raise HTTPProblem(406, f"cannot answer a graph in {accept}; offered: {', '.join(GRAPH_TYPES)}")
             rdf_format = GRAPH_TYPES[media]
-            body, media_type = write_graph(result.triples, rdf_format), _RDF_FORMATS[rdf_format][1]
+            body, media_type = write_graph(result.triples, rdf_format), RDF_FORMATS[rdf_format][1]
         else:
             offers = SELECT_TYPES if result.kind == "select" else ASK_TYPES
             media = negotiate(accept, list(offers))
@@ -577,7 +476,7 @@ async def service_description(server: Server, request: Request) -> Response:
         return RedirectResponse("/query", status_code=303, headers={"Vary": "Accept"})
     if media is None:
         raise HTTPProblem(406, f"the service description is available as {', '.join(offers[:4])}")
-    endpoint = str(request.url.replace(query="", fragment=""))
+    endpoint = public_url(server, request) + request.url.path.lstrip("/")
     sd = "http://www.w3.org/ns/sparql-service-description#"
     formats = "http://www.w3.org/ns/formats/"
     void = "http://rdfs.org/ns/void#"
@@ -606,6 +505,7 @@ async def service_description(server: Server, request: Request) -> Response:
             ),
         ),
         t(dataset, rdf_type, ox.NamedNode(sd + "Dataset")),
+        t(dataset, void + "dataDump", ox.NamedNode(public_url(server, request) + "data/ipgraph.trig")),
         t(dataset, sd + "defaultGraph", default_graph),
         t(default_graph, rdf_type, ox.NamedNode(sd + "Graph")),
         t(
@@ -639,9 +539,9 @@ async def service_description(server: Server, request: Request) -> Response:
         "application/n-triples": "nt",
     }[media]
     prefixes = {"sd": sd, "formats": formats, "void": void, "rdfs": "http://www.w3.org/2000/01/rdf-schema#"}
-    ox_format, media_type = _RDF_FORMATS[rdf_format]
+    ox_format, media_type = RDF_FORMATS[rdf_format]
     body = ox.serialize(triples, format=ox_format, prefixes=prefixes if rdf_format == "turtle" else None)
-    return Response(body, 200, headers={"Vary": "Accept", **_SECURITY_HEADERS}, media_type=media_type)
+    return Response(body, 200, headers={"Vary": "Accept", **SECURITY_HEADERS}, media_type=media_type)
 
 
 # ---------------------------------------------------------------------------
@@ -663,11 +563,14 @@ def open_app(
     store_path: str | Path | None = None,
     config: ServeConfig | None = None,
 ) -> Starlette:
-    """Load ``dataset`` into a store (:func:`ipgraph.store.open_store`) and build the app on it.
+    """Load ``dataset`` into a store (:func:`ipgraph.store.open_store`) and
+    build the app on it; the app reloads ``dataset`` when a new build
+    replaces it (every ``config.watch`` seconds, and on SIGHUP).
 
     Raises:
         StoreError: unknown store kind, missing or broken dataset.
     """
+    config = replace(config or ServeConfig(), dataset=Path(dataset), store_kind=store)
     return create_app(store_module.open_store(dataset, store, store_path), config)
 
 

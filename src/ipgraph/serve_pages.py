@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -20,22 +21,26 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ipgraph.namespaces import IPGR, PREFIXES
-from ipgraph.serve import (
-    _CSP,
-    _EXTENSION_FORMAT,
-    _RDF_FORMATS,
-    _SECURITY_HEADERS,
+from ipgraph import query as query_module
+from ipgraph.namespaces import PREFIXES
+from ipgraph.serve_core import (
+    CSP,
+    DEFAULT_BASE,
     DOCUMENT_TYPES,
+    EXTENSION_FORMAT,
+    RDF_FORMATS,
+    SECURITY_HEADERS,
     HTTPProblem,
     Server,
-    _templates,
-    named_queries,
+    bind,
+    check_iri,
+    conditional,
     negotiate,
+    templates,
     write_graph,
 )
 
-__all__ = ["curie", "local_href", "routes"]
+__all__ = ["curie", "local_href", "named_queries", "routes"]
 
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
@@ -67,10 +72,10 @@ def curie(iri: str) -> str:
     return iri
 
 
-def local_href(iri: str) -> str | None:
-    """Where ``iri`` is browsed: ``/id/...`` for the graph's own resources, the
-    IRI itself for other web IRIs, ``None`` for anything else (a ``javascript:``
-    or ``data:`` IRI never becomes a link).
+def local_href(iri: str, base: str = DEFAULT_BASE) -> str | None:
+    """Where ``iri`` is browsed: ``/id/...`` for the graph's own resources
+    (those under ``base``), the IRI itself for other web IRIs, ``None`` for
+    anything else (a ``javascript:`` or ``data:`` IRI never becomes a link).
 
     Example:
         >>> local_href("https://w3id.org/ipgraph/id/region/jilin")
@@ -78,14 +83,28 @@ def local_href(iri: str) -> str | None:
         >>> local_href("javascript:alert(1)") is None
         True
     """
-    if iri.startswith(str(IPGR)):
-        return "/id/" + quote(iri[len(str(IPGR)) :], safe=_IRI_SAFE)
+    if iri.startswith(base) and iri != base:
+        return "/id/" + quote(iri[len(base) :], safe=_IRI_SAFE)
     if iri.lower().startswith(("http://", "https://")):
         return iri
     return None
 
 
-def _value(term, label: Any = None) -> dict[str, Any]:
+def named_queries(folder: Path) -> list[dict[str, Any]]:
+    """The named queries of ``folder`` (:func:`ipgraph.query.list_named`) as
+    the UI shows them: name, question, parameters and text."""
+    return [
+        {
+            "name": named.name,
+            "question": named.question,
+            "params": [param.name for param in named.params],
+            "text": named.text,
+        }
+        for named in query_module.list_named(folder)
+    ]
+
+
+def _value(term, label: Any = None, base: str = DEFAULT_BASE) -> dict[str, Any]:
     """A term as the templates show it: text, link, language or datatype."""
     if isinstance(term, ox.NamedNode):
         return {
@@ -93,8 +112,8 @@ def _value(term, label: Any = None) -> dict[str, Any]:
             "iri": term.value,
             "text": label.value if isinstance(label, ox.Literal) else curie(term.value),
             "curie": curie(term.value),
-            "href": local_href(term.value),
-            "local": term.value.startswith(str(IPGR)),
+            "href": local_href(term.value, base),
+            "local": term.value.startswith(base),
         }
     if isinstance(term, ox.BlankNode):
         return {"kind": "bnode", "text": f"_:{term.value}", "href": None}
@@ -113,7 +132,7 @@ def _html(body: str, status: int = 200, headers: dict[str, str] | None = None) -
     return Response(
         body,
         status,
-        headers={**_SECURITY_HEADERS, "Content-Security-Policy": _CSP, **(headers or {})},
+        headers={**SECURITY_HEADERS, "Content-Security-Policy": CSP, **(headers or {})},
         media_type="text/html",
     )
 
@@ -123,11 +142,17 @@ def _html(body: str, status: int = 200, headers: dict[str, str] | None = None) -
 # ---------------------------------------------------------------------------
 
 
+def _shown(server: Server):
+    """:func:`_value` with this server's base IRI."""
+    return partial(_value, base=server.config.base)
+
+
 async def home(server: Server, request: Request) -> Response:
-    """Classes and counts, named graphs, views, and where to query."""
+    """Classes and counts, named graphs, views, downloads, and where to query."""
+    value = _shown(server)
     classes = [
         {
-            "class": _value(row["class"], row.get("classLabel")),
+            "class": value(row["class"], row.get("classLabel")),
             "entities": int(row["entities"].value),
             "list": "/list?class=" + quote(row["class"].value, safe=""),
         }
@@ -135,7 +160,11 @@ async def home(server: Server, request: Request) -> Response:
         if isinstance(row["class"], ox.NamedNode)
     ]
     graphs = [
-        {"graph": _value(row["graph"]), "triples": int(row["triples"].value)}
+        {
+            "graph": value(row["graph"]),
+            "triples": int(row["triples"].value),
+            "download": "/graph-store?graph=" + quote(row["graph"].value, safe=""),
+        }
         for row in await server.cached_rows("graphs")
     ]
     views = []
@@ -145,7 +174,7 @@ async def home(server: Server, request: Request) -> Response:
             for path in sorted(Path(server.config.views).glob("*.html"))
         ]
     page = (
-        _templates()
+        templates()
         .get_template("home.html")
         .render(
             classes=classes,
@@ -161,12 +190,21 @@ async def home(server: Server, request: Request) -> Response:
 
 async def class_list(server: Server, request: Request) -> Response:
     """The entities of one class (``/list?class=IRI``)."""
-    iri = request.query_params.get("class", "")
-    if not iri or (not local_href(iri) and not iri.startswith("urn:")):
-        raise HTTPProblem(400, "give a class IRI: /list?class=https://w3id.org/ipgraph/ontology#Province")
+    params = request.query_params
+    unknown = sorted(set(params) - {"class"})
+    if unknown:
+        raise HTTPProblem(400, f"unknown parameter {unknown[0]!r}; /list takes class=IRI only")
+    given = params.getlist("class")
+    if len(given) != 1 or not given[0]:
+        raise HTTPProblem(400, "give one class IRI: /list?class=https://w3id.org/ipgraph/ontology#Province")
+    iri = given[0]
+    check_iri(iri, "class IRI")
+    if not local_href(iri, server.config.base) and not iri.startswith("urn:"):
+        raise HTTPProblem(400, f"not an http(s) or urn: class IRI: {iri!r}")
     rows = await server.page_rows("class-members", **{"class": iri})
-    entities = [_value(row["entity"], row.get("entityLabel")) for row in rows]
-    page = _templates().get_template("list.html").render(cls=_value(ox.NamedNode(iri)), entities=entities)
+    value = _shown(server)
+    entities = [value(row["entity"], row.get("entityLabel")) for row in rows if row.get("entity") is not None]
+    page = templates().get_template("list.html").render(cls=value(ox.NamedNode(iri)), entities=entities)
     return _html(page, 200 if entities else 404)
 
 
@@ -185,14 +223,14 @@ def _script_json(data: Any) -> str:
 async def query_ui(server: Server, request: Request) -> Response:
     """YASGUI (served from /static, no CDN) with the named queries to pick from."""
     queries = named_queries(server.config.queries)
-    config = {"endpoint": "/sparql", "resources": str(IPGR), "queries": queries}
-    page = _templates().get_template("query.html").render(queries=queries, config=_script_json(config))
+    config = {"endpoint": "/sparql", "resources": server.config.base, "queries": queries}
+    page = templates().get_template("query.html").render(queries=queries, config=_script_json(config))
     # YASGUI builds its editor with inline styles and evaluates no code.
     return _html(page)
 
 
 # ---------------------------------------------------------------------------
-# Linked-data pages
+# Linked-data pages and documents
 # ---------------------------------------------------------------------------
 
 _NEGOTIATED = ["text/html", "text/turtle", "application/ld+json", "application/n-triples", "application/rdf+xml"]
@@ -205,106 +243,164 @@ async def resource(server: Server, request: Request) -> Response:
     stem, dot, extension = path.rpartition(".")
     if dot and extension in DOCUMENT_TYPES and "/" not in extension:
         return await _document(server, request, stem, extension)
+    _iri_of(server, path)
     media = negotiate(request.headers.get("accept"), _NEGOTIATED)
     if media is None:
         raise HTTPProblem(406, f"a resource is available as {', '.join(_NEGOTIATED)}")
     target = "/id/" + quote(path, safe=_IRI_SAFE) + "." + _MEDIA_EXTENSION[media]
-    return RedirectResponse(target, status_code=303, headers={"Vary": "Accept", **_SECURITY_HEADERS})
+    # The resource (this request's target) is described by the document.
+    links = f'<{target}>; rel="describedby"; type="{media}"'
+    return RedirectResponse(target, status_code=303, headers={"Vary": "Accept", "Link": links, **SECURITY_HEADERS})
 
 
-def _iri_of(path: str) -> str:
-    iri = str(IPGR) + path
-    if any(character in iri for character in ' <>"{}|\\^`') or not path:
-        raise HTTPProblem(404, f"not a resource IRI: {iri}")
+def _iri_of(server: Server, path: str) -> str:
+    """The resource IRI that ``/id/<path>`` stands for: 404 for none, 400 for a malformed one."""
+    if not path:
+        raise HTTPProblem(404, "no resource named: /id/ needs a path, as in /id/region/jilin")
+    iri = server.config.base + path
+    check_iri(iri, "resource IRI")
     return iri
 
 
+def _document_links(iri: str, stem_href: str, extension: str) -> str:
+    """The Link header of a document: it ``describes`` the resource
+    (RFC 6892, the inverse of ``describedby``), and its other formats are
+    ``alternate``."""
+    links = [f'<{iri}>; rel="describes"']
+    for other, media in DOCUMENT_TYPES.items():
+        if other != extension:
+            links.append(f'<{stem_href}.{other}>; rel="alternate"; type="{media}"')
+    return ", ".join(links)
+
+
 async def _document(server: Server, request: Request, path: str, extension: str) -> Response:
-    iri = _iri_of(path)
-    headers = {"Content-Location": request.url.path, "Link": f'<{iri}>; rel="describedby"'}
+    iri = _iri_of(server, path)
+    stem_href = "/id/" + quote(path, safe=_IRI_SAFE)
+    headers = {
+        "Content-Location": f"{stem_href}.{extension}",
+        "Link": _document_links(iri, stem_href, extension),
+    }
+    modified, cache = server.generation.modified, server.config.cache_seconds
     if extension != "html":
         result = await server.execute(server.page_query("entity-description"), {"this": ox.NamedNode(iri)})
         if not result.triples:  # a named graph's IRI gives the graph's content
             result = await server.execute(server.page_query("graph-content"), {"this": ox.NamedNode(iri)})
         if not result.triples:
             raise HTTPProblem(404, f"the graph says nothing about {iri}")
-        rdf_format = _EXTENSION_FORMAT[extension]
-        return Response(
-            write_graph(result.triples, rdf_format),
-            200,
-            headers={**_SECURITY_HEADERS, **headers},
-            media_type=_RDF_FORMATS[rdf_format][1],
-        )
+        if result.truncated:
+            headers["X-Ipgraph-Truncated"] = f"true; the description was cut at {server.config.max_rows} triples"
+        # One triple once (Oxigraph's union yields one per graph holding it), in a stable order.
+        triples = sorted(set(result.triples), key=str)
+        rdf_format = EXTENSION_FORMAT[extension]
+        body = write_graph(triples, rdf_format)
+        return conditional(request, body, RDF_FORMATS[rdf_format][1], modified, cache, headers)
+    value = _shown(server)
     statements = await server.page_rows("entity-statements", this=iri)
     if not statements:
         members = await server.page_rows("graph-members", this=iri)
         if not members:
             raise HTTPProblem(404, f"the graph says nothing about {iri}")
         page = (
-            _templates()
+            templates()
             .get_template("list.html")
             .render(
-                cls=_value(ox.NamedNode(iri)),
-                entities=[_value(row["entity"], row.get("entityLabel")) for row in members],
+                cls=value(ox.NamedNode(iri)),
+                entities=[value(row["entity"], row.get("entityLabel")) for row in members],
                 heading="Named graph",
                 triples=sum(int(row["triples"].value) for row in members),
+                download="/graph-store?graph=" + quote(iri, safe=""),
             )
         )
-        return _html(page, headers=headers)
-    evidence = await server.page_rows("entity-evidence", this=iri)
-    page = (
-        _templates()
-        .get_template("entity.html")
-        .render(**_entity_context(iri, statements, evidence), base=request.url.path.rsplit(".", 1)[0])
-    )
-    return _html(page, headers=headers)
+    else:
+        evidence = await server.page_rows("entity-evidence", this=iri)
+        context = entity_context(iri, statements, evidence, server.config.base)
+        page = templates().get_template("entity.html").render(**context, base=stem_href)
+    html_headers = {**headers, "Content-Security-Policy": CSP}
+    return conditional(request, page.encode("utf-8"), "text/html; charset=utf-8", modified, cache, html_headers)
 
 
-def _entity_context(iri: str, rows: list[dict], evidence: list[dict]) -> dict[str, Any]:
+def _text(row: dict, name: str) -> str | None:
+    term = row.get(name)
+    return term.value if term is not None else None
+
+
+def entity_context(iri: str, rows: list[dict], evidence: list[dict], base: str = DEFAULT_BASE) -> dict[str, Any]:
+    """What the entity page shows: title, types, its statements and the
+    statements pointing to it grouped by named graph and property, and its
+    evidence grouped by source (each quote once, under the source its
+    annotation's target names)."""
+    value = partial(_value, base=base)
     labels = [r["o"] for r in rows if r["direction"].value == "out" and r["p"].value == _RDFS_LABEL]
     english = [label for label in labels if label.language in ("en", None, "")]
     title = (english or labels)[0].value if labels else curie(iri)
-    types = [
-        _value(r["o"], r.get("oLabel")) for r in rows if r["direction"].value == "out" and r["p"].value == _RDF_TYPE
-    ]
-    for kind in types:
-        kind["list"] = "/list?class=" + quote(kind["iri"], safe="") if kind["kind"] == "iri" else None
-    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    types = []
+    for row in rows:
+        if row["direction"].value == "out" and row["p"].value == _RDF_TYPE:
+            kind = value(row["o"], row.get("oLabel"))
+            if kind["kind"] == "iri" and all(kind["iri"] != seen["iri"] for seen in types):
+                kind["list"] = "/list?class=" + quote(kind["iri"], safe="")
+                types.append(kind)
+    # direction -> graph -> predicate -> terms
+    tables: dict[str, dict[str, dict[str, Any]]] = {"out": {}, "in": {}}
     external = []
     seen = set()
     for row in rows:
         direction, predicate = row["direction"].value, row["p"].value
         if direction == "out" and predicate == _RDF_TYPE:
             continue
-        key = (direction, predicate)
-        if key not in groups:
-            groups[key] = {"direction": direction, "predicate": _value(row["p"], row.get("pLabel")), "terms": []}
-        marker = (direction, predicate, str(row["o"]), str(row["g"]))
+        graph = row["g"].value if row.get("g") is not None else ""
+        marker = (direction, predicate, str(row["o"]), graph)
         if marker in seen:
             continue
         seen.add(marker)
-        value = _value(row["o"], row.get("oLabel"))
-        value["graph"] = _value(row["g"]) if row.get("g") is not None else None
-        groups[key]["terms"].append(value)
+        by_graph = tables[direction].setdefault(
+            graph, {"graph": value(row["g"]) if row.get("g") is not None else None, "groups": {}}
+        )
+        group = by_graph["groups"].setdefault(
+            predicate, {"predicate": value(row["p"], row.get("pLabel")), "terms": []}
+        )
+        term = value(row["o"], row.get("oLabel"))
+        group["terms"].append(term)
         if direction == "out" and predicate in _EXTERNAL and isinstance(row["o"], ox.NamedNode):
-            external.append({"predicate": curie(predicate), "value": value})
-    outgoing = [g for (d, _), g in sorted(groups.items()) if d == "out"]
-    incoming = [g for (d, _), g in sorted(groups.items()) if d == "in"]
-    quotes = []
+            external.append({"predicate": curie(predicate), "value": term})
+
+    def ordered(direction: str) -> list[dict[str, Any]]:
+        sections = []
+        for graph in sorted(tables[direction]):
+            section = tables[direction][graph]
+            groups = [section["groups"][p] for p in sorted(section["groups"])]
+            sections.append({"graph": section["graph"], "groups": groups, "rows": sum(len(g["terms"]) for g in groups)})
+        return sections
+
+    sources: dict[str, dict[str, Any]] = {}
+    quoted = set()
     for row in evidence:
-        quotes.append(
+        annotation = row["annotation"].value
+        if annotation in quoted:
+            continue
+        quoted.add(annotation)
+        source_iri = row["source"].value
+        url = _text(row, "url")
+        entry = sources.setdefault(
+            source_iri,
             {
-                "annotation": _value(row["annotation"]),
+                "source": value(row["source"], row.get("headline")),
+                "date": _text(row, "date"),
+                "publisher": _text(row, "publisher"),
+                "url": local_href(url, base) if url else None,
+                "url_text": url,
+                "quotes": [],
+            },
+        )
+        entry["quotes"].append(
+            {
+                "annotation": value(row["annotation"]),
                 "exact": row["exact"].value,
-                "prefix": row["prefix"].value if row.get("prefix") is not None else "",
-                "suffix": row["suffix"].value if row.get("suffix") is not None else "",
-                "start": row["start"].value if row.get("start") is not None else None,
-                "end": row["end"].value if row.get("end") is not None else None,
-                "source": _value(row["source"], row.get("headline")),
-                "date": row["date"].value if row.get("date") is not None else None,
-                "url": local_href(row["url"].value) if row.get("url") is not None else None,
-                "url_text": row["url"].value if row.get("url") is not None else None,
-                "publisher": row["publisher"].value if row.get("publisher") is not None else None,
+                "prefix": _text(row, "prefix") or "",
+                "suffix": _text(row, "suffix") or "",
+                "start": _text(row, "start"),
+                "end": _text(row, "end"),
+                "source_iri": source_iri,
             }
         )
     return {
@@ -312,16 +408,23 @@ def _entity_context(iri: str, rows: list[dict], evidence: list[dict]) -> dict[st
         "title": title,
         "curie": curie(iri),
         "types": types,
-        "outgoing": outgoing,
-        "incoming": incoming,
-        "quotes": quotes,
+        "outgoing": ordered("out"),
+        "incoming": ordered("in"),
+        "sources": [sources[key] for key in sorted(sources, key=lambda k: (sources[k]["date"] or "", k))],
+        "quotes": sum(len(entry["quotes"]) for entry in sources.values()),
         "external": external,
-        "view": neighbourhood(iri, title, rows),
+        "view": neighbourhood(iri, title, rows, base=base),
     }
 
 
 def neighbourhood(
-    iri: str, title: str, rows: list[dict], limit: int = 24, width: int = 640, height: int = 480
+    iri: str,
+    title: str,
+    rows: list[dict],
+    limit: int = 24,
+    width: int = 640,
+    height: int = 480,
+    base: str = DEFAULT_BASE,
 ) -> dict[str, Any]:
     """A radial layout of ``iri`` and the resources it is linked to (at most
     ``limit``), for the page's SVG: each neighbour a link to its own page."""
@@ -334,7 +437,7 @@ def neighbourhood(
             other.value,
             {
                 "text": row["oLabel"].value if row.get("oLabel") is not None else curie(other.value),
-                "href": local_href(other.value),
+                "href": local_href(other.value, base),
                 "relations": [],
             },
         )
@@ -373,18 +476,10 @@ def neighbourhood(
 
 def routes(server: Server) -> list[Route]:
     """The HTML routes of the server."""
-
-    def bind(handler):
-        async def endpoint(request: Request) -> Response:
-            return await handler(server, request)
-
-        endpoint.__name__ = handler.__name__
-        return endpoint
-
     return [
-        Route("/", bind(home)),
-        Route("/query", bind(query_ui)),
-        Route("/list", bind(class_list)),
-        Route("/id/{path:path}", bind(resource)),
+        Route("/", bind(server, home)),
+        Route("/query", bind(server, query_ui)),
+        Route("/list", bind(server, class_list)),
+        Route("/id/{path:path}", bind(server, resource)),
         Route("/favicon.ico", lambda request: Response(status_code=204)),
     ]

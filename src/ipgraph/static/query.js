@@ -7,14 +7,29 @@
   const byName = new Map(config.queries.map((q) => [q.name, q]));
   const wanted = decodeURIComponent(window.location.hash.slice(1));
   const first = byName.get(wanted) || config.queries[0];
+  // Yasqe's default autocompleters include "property" and "class", which ask
+  // the Linked Open Vocabularies service (lov.linkeddata.es) on every
+  // keystroke. Yasgui merges its options into these defaults array by array
+  // index, so "autocompleters: [...]" in the options cannot remove them: the
+  // defaults themselves are set here. What is left runs in the page: the
+  // query's own variables, and prefixes from Yasqe's built-in list (never
+  // prefix.cc: prefixCcApi stays unset).
+  const local = ["variables", "prefixes"];
+  Yasgui.Yasqe.defaults.autocompleters.splice(0, Infinity, ...local);
+  Yasgui.Yasqe.defaults.prefixCcApi = null;
+  Yasgui.defaults.yasqe.autocompleters = local.slice();
   const yasgui = new Yasgui(document.getElementById("yasgui"), {
     requestConfig: { endpoint: endpoint, method: "POST" },
     copyEndpointOnNewTab: true,
     persistenceId: null,
     populateFromUrl: false,
     endpointCatalogueOptions: { getData: () => [{ endpoint: endpoint }] },
-    yasqe: { value: first ? first.text : "SELECT * WHERE { ?s ?p ?o } LIMIT 10", autocompleters: ["variables"] },
+    yasqe: { value: first ? first.text : "SELECT * WHERE { ?s ?p ?o } LIMIT 10", autocompleters: local.slice() },
   });
+  // Whatever a merge kept, only the local completers stay enabled.
+  for (const name of Object.keys(Yasgui.Yasqe.Autocompleters)) {
+    if (!local.includes(name)) yasgui.getTab().getYasqe().disableCompleter(name);
+  }
   window.ipgraphYasgui = yasgui;
   // Results link the graph's own IRIs to their pages on this server.
   const own = config.resources;
