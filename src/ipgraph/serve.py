@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 import time
@@ -49,8 +50,9 @@ from starlette.staticfiles import StaticFiles
 
 from ipgraph import query as query_module
 from ipgraph import store as store_module
-from ipgraph.errors import IpgraphError, QueryError, QueryRefused, QueryTimeout
+from ipgraph.errors import IpgraphError, QueryError, QueryRefused, QueryTimeout, QueryTooLarge
 from ipgraph.namespaces import PREFIXES
+from ipgraph.serve_admission import Admission, Busy
 
 __all__ = ["HTTPProblem", "ServeConfig", "create_app", "get", "negotiate", "open_app", "read_operation", "serve"]
 
@@ -64,12 +66,21 @@ _STATIC = Path(__file__).resolve().parent / "static"
 class ServeConfig:
     """What the server allows: limits, where named queries and views live.
 
-    ``workers`` is the number of queries that run at once (each in its own
-    process, see :func:`ipgraph.store.execute`); more wait for a free one.
+    ``workers`` is the number of queries that start at once (each in its own
+    process, see :func:`ipgraph.store.execute`); a query running longer than
+    ``slow_after`` seconds no longer holds a slot, up to ``4 * workers``
+    running in all; ``per_client`` (default ``workers``) bounds one client's
+    running queries; at most ``queue`` wait, then 503
+    (:mod:`ipgraph.serve_admission`). ``max_bytes`` bounds a result as the
+    engine writes it and the response body: past it, 503.
     """
 
     timeout: float = 10.0
     max_rows: int = 10_000
+    max_bytes: int = 16 << 20
+    queue: int = 32
+    per_client: int | None = None
+    slow_after: float = 1.0
     max_body: int = 1 << 20
     max_url: int = 16 << 10
     workers: int = 4
@@ -246,7 +257,9 @@ def error_response(request: Request, status: int, message: str, headers: dict[st
 
 
 def _problem_for(error: IpgraphError) -> HTTPProblem:
-    if isinstance(error, QueryTimeout):
+    # 503 for every limit of this server a query reached (time, result size):
+    # the query is valid, this server will not answer it whole
+    if isinstance(error, QueryTimeout | QueryTooLarge):
         return HTTPProblem(503, str(error))
     if isinstance(error, QueryRefused):
         return HTTPProblem(403, str(error))
@@ -400,6 +413,23 @@ def _templates() -> Environment:
     return _ENV
 
 
+#: The client of the request being answered (its peer address), for the admission queue.
+CLIENT: contextvars.ContextVar[str] = contextvars.ContextVar("ipgraph_client", default="-")
+
+
+class _ClientMiddleware:
+    """Records each request's client in :data:`CLIENT` (pages' queries run with it too)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            client = scope.get("client")
+            CLIENT.set(client[0] if client else "-")
+        await self.app(scope, receive, send)
+
+
 class Server:
     """The state behind the routes: the store, its limits and a cache of the
     home page's counts (the store is read-only while served)."""
@@ -407,7 +437,10 @@ class Server:
     def __init__(self, store: store_module.Store, config: ServeConfig) -> None:
         self.store = store
         self.config = config
-        self.limiter = anyio.CapacityLimiter(config.workers)
+        self.admission = Admission(
+            config.workers, per_client=config.per_client, queue=config.queue, slow_after=config.slow_after
+        )
+        self.limiter = anyio.CapacityLimiter(self.admission.max_running)
         self._page_queries: dict[str, str] = {}
         self._cache: dict[str, Any] = {}
         self.started = time.time()
@@ -432,11 +465,16 @@ class Server:
             bindings,
             timeout=self.config.timeout,
             limit=self.config.max_rows if limit is None else limit,
+            max_bytes=self.config.max_bytes,
             allow_services=self.config.allow_services,
             dataset=store_module.QueryDataset(base, tuple(default_graphs or ()), tuple(named_graphs or ())),
         )
         try:
-            return await anyio.to_thread.run_sync(run, limiter=self.limiter)
+            store_module.check_query(query, self.config.allow_services, base)  # refused before it waits
+            async with self.admission.slot(CLIENT.get()):
+                return await anyio.to_thread.run_sync(run, limiter=self.limiter)
+        except Busy as error:
+            raise HTTPProblem(503, str(error), {"Retry-After": "1"}) from None
         except IpgraphError as error:
             raise _problem_for(error) from None
 
@@ -479,6 +517,7 @@ def create_app(store: store_module.Store, config: ServeConfig | None = None) -> 
     if config.views is not None and Path(config.views).is_dir():
         routes.append(Mount("/views", StaticFiles(directory=config.views, html=True), name="views"))
     middleware = [
+        Middleware(_ClientMiddleware),
         Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET"], allow_headers=["Accept"], max_age=600)
     ]
 
@@ -510,6 +549,8 @@ async def health(server: Server, request: Request) -> Response:
             "quads": len(server.store),
             "timeout": server.config.timeout,
             "max_rows": server.config.max_rows,
+            "max_bytes": server.config.max_bytes,
+            "queries": server.admission.stats(),
             "uptime_seconds": round(time.time() - server.started, 1),
         },
         headers=_SECURITY_HEADERS,
@@ -549,6 +590,8 @@ async def sparql_endpoint(server: Server, request: Request) -> Response:
             media_type = media
             if media_type.startswith("text/"):
                 media_type += "; charset=utf-8"
+        if len(body) > server.config.max_bytes:
+            raise HTTPProblem(503, store_module.workers.too_large(server.config.max_bytes).message)
         headers = {"Vary": "Accept"}
         if result.truncated:
             headers["X-Ipgraph-Truncated"] = f"true; the result was cut at {server.config.max_rows} rows"
@@ -600,7 +643,8 @@ async def service_description(server: Server, request: Request) -> Response:
             "http://www.w3.org/2000/01/rdf-schema#comment",
             ox.Literal(
                 f"Read-only SPARQL 1.1 Query endpoint of ipgraph. Queries stop after {server.config.timeout:g} s and "
-                f"return at most {server.config.max_rows} rows; SPARQL Update, LOAD and SERVICE are refused; FROM, "
+                f"return at most {server.config.max_rows} rows and {server.config.max_bytes} bytes (503 past "
+                "those); SPARQL Update, LOAD and SERVICE are refused; FROM, "
                 "FROM NAMED and the protocol dataset pick graphs of this store, nothing is fetched.",
                 language="en",
             ),

@@ -44,13 +44,14 @@ Example:
 from __future__ import annotations
 
 import io
+import math
 import os
 import time
 from pathlib import Path
 
 import pyoxigraph as ox
 
-from ipgraph.errors import StoreError
+from ipgraph.errors import QueryError, StoreError
 from ipgraph.mappings import dataset_files
 from ipgraph.store.base import UNION, QueryDataset, Result, Store, _graph_result, _select_result, to_python
 from ipgraph.store.guard import CheckedQuery, check_query, query_error, split_dataset
@@ -70,6 +71,7 @@ __all__ = [
     "QueryDataset",
     "Result",
     "Store",
+    "check_limits",
     "check_query",
     "execute",
     "open_store",
@@ -166,6 +168,7 @@ def execute(
         QueryTimeout: the query ran longer than ``timeout``.
         QueryTooLarge: the results passed ``max_bytes``.
     """
+    check_limits(timeout=timeout, limit=limit, max_bytes=max_bytes)
     allow_services = tuple(allow_services)
     checked = check_query(query, allow_services, dataset.base)
     if checked.dataset is not None and not dataset.restricted:
@@ -184,6 +187,27 @@ def execute(
     result = _decode(payload, limit)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def check_limits(*, timeout: float | None = None, limit: int | None = None, max_bytes: int | None = None) -> None:
+    """Refuse a limit that would not limit: NaN, infinite, zero or negative.
+
+    Raises:
+        QueryError: naming the limit and what it must be.
+
+    Example:
+        >>> check_limits(timeout=float("nan"))
+        Traceback (most recent call last):
+        ...
+        ipgraph.errors.QueryError: timeout must be a positive, finite number of seconds, not nan
+    """
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0
+    ):
+        raise QueryError(f"timeout must be a positive, finite number of seconds, not {timeout!r}")
+    for name, value in (("limit", limit), ("max_bytes", max_bytes)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise QueryError(f"{name} must be a whole number of at least 1, not {value!r}")
 
 
 def _decode(payload: bytes, limit: int | None) -> Result:
