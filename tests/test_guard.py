@@ -382,3 +382,20 @@ def test_a_confined_worker_cannot_connect_or_read_even_without_the_guard(listene
         pytest.fail("the seccomp filter could not be installed on Linux")
     assert secret not in run.stdout + run.stderr
     assert listener.connections == before
+
+
+# --- allow-listed SERVICE keeps working, through the guard and the confined workers
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_an_allowed_service_runs_through_the_guard_on_both_stores(kind, built, wikidata_endpoint):
+    text = (Path(__file__).parents[1] / "queries" / "federated" / "wikidata-population-service.rq").read_text(
+        encoding="utf-8"
+    )
+    local = text.replace("https://query.wikidata.org/sparql", wikidata_endpoint)
+    graph = ipgraph.open_graph(built, kind, timeout=30, allow_services=[wikidata_endpoint])
+    result = graph.query(local)
+    populations = {row["item"].rsplit("/", 1)[1]: int(row["population"]) for row in result.records()}
+    assert populations["Q45208"] > 0  # Jilin, from the local endpoint's fixture
+    with pytest.raises(QueryRefused, match=r"SERVICE <https://query.wikidata.org/sparql> is not allowed"):
+        graph.query(text)  # the real Wikidata endpoint is not on the list

@@ -641,7 +641,7 @@ def query(
     type=AT_LEAST_ONE,
     default=4,
     show_default=True,
-    help="Queries that start at once; one running over 1 s frees its slot (up to 4x running).",
+    help="Queries that start at once; one running over 0.5 s frees its slot (up to 4x run).",
 )
 @click.option(
     "--queue", type=click.IntRange(min=0), default=32, show_default=True, help="Queries that may wait; past them: 503."

@@ -80,7 +80,7 @@ class ServeConfig:
     max_bytes: int = 16 << 20
     queue: int = 32
     per_client: int | None = None
-    slow_after: float = 1.0
+    slow_after: float = 0.5
     max_body: int = 1 << 20
     max_url: int = 16 << 10
     workers: int = 4

@@ -68,7 +68,7 @@ class Admission:
         per_client: int | None = None,
         queue: int = 32,
         per_client_queue: int | None = None,
-        slow_after: float = 1.0,
+        slow_after: float = 0.5,
     ) -> None:
         self.workers = workers
         self.max_running = max_running if max_running is not None else 4 * workers

@@ -68,12 +68,18 @@ __all__ = ["pool", "run_in_worker"]
 #   code. Idle workers are kept per confinement ("policy": the endpoints
 #   allowed) and reused only for queries with the same one;
 # - the parent reads at most ``max_bytes`` of results: past that it kills the
-#   worker (which stops itself there too) and raises QueryTooLarge.
+#   worker (which stops itself there too) and raises QueryTooLarge;
+# - a query that runs longer than _SLOW_AFTER is a long one: its worker is
+#   niced (setpriority), so that short queries running beside it get the CPU
+#   first, and it is not reused afterwards (a process cannot be un-niced
+#   without privilege).
 
 _FRAME = struct.Struct("!cI")  # kind (b"D" data, b"E" end, b"X" error), payload length
 _GRACE = 2.0  # seconds past its timeout after which a worker stops itself
 _MAX_IDLE = 8  # idle workers kept per store
 _MAX_USES = 1000  # queries a worker answers before it is replaced (bounds its memory growth)
+_SLOW_AFTER = 1.0  # seconds after which a query is a long one: its worker is niced (and not reused)
+_NICE = 10  # the niceness of a long query's worker: CPU goes to the short queries first
 
 
 class _Enough(Exception):
@@ -253,6 +259,7 @@ class _Worker:
 
     def __init__(self, sock: socket.socket, pid: int, policy: tuple[str, ...] = ()) -> None:
         self.sock, self.pid, self.uses, self.closed, self.policy = sock, pid, 0, False, policy
+        self.niced = False
         self.view = memoryview(bytearray(1 << 20))  # receive buffer, reused
         try:
             self.pidfd: int | None = os.pidfd_open(pid)
@@ -287,7 +294,8 @@ class _Worker:
         killed by the caller)."""
         self.uses += 1
         self.sock.sendall(struct.pack("!I", len(request)) + request)
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
         chunks: list[bytearray] = []
         buffer = bytearray()
         received_bytes = 0
@@ -297,7 +305,13 @@ class _Worker:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise QueryTimeout(f"the query ran longer than {timeout:g} s and was stopped (raise it with --timeout)")
+            if not self.niced:
+                left = min(left, max(0.0, started + _SLOW_AFTER - time.monotonic()))
             ready, _, _ = select.select([fd], [], [], left)
+            if not self.niced and time.monotonic() - started >= _SLOW_AFTER:
+                self.niced = True
+                with contextlib.suppress(OSError):
+                    os.setpriority(os.PRIO_PROCESS, self.pid, _NICE)
             if not ready:
                 continue
             received = self.sock.recv_into(view)
@@ -372,7 +386,7 @@ class _Pool:
     def release(self, worker: _Worker, healthy: bool) -> None:
         with self.lock:
             self.busy.discard(worker)
-            keep = healthy and not self.closed and worker.uses < _MAX_USES
+            keep = healthy and not self.closed and worker.uses < _MAX_USES and not worker.niced
             if keep:
                 self.idle.append(worker)
                 if len(self.idle) > _MAX_IDLE:
