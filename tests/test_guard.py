@@ -399,3 +399,26 @@ def test_an_allowed_service_runs_through_the_guard_on_both_stores(kind, built, w
     assert populations["Q45208"] > 0  # Jilin, from the local endpoint's fixture
     with pytest.raises(QueryRefused, match=r"SERVICE <https://query.wikidata.org/sparql> is not allowed"):
         graph.query(text)  # the real Wikidata endpoint is not on the list
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("kind", STORES)
+def test_attacks_through_a_real_server_on_loopback(kind, stores, live_server, listener, marker):
+    """The same corpus over real HTTP: uvicorn on 127.0.0.1, POSTed as forms."""
+    before = listener.connections
+    base = live_server(stores[kind], timeout=5, views=None)
+    outputs = []
+    with httpx.Client(base_url=base, timeout=30) as http:
+        for entry, query, default, named in _forms(ATTACKS, listener, marker):
+            form = [("query", query)] + [("default-graph-uri", iri) for iri in default]
+            form += [("named-graph-uri", iri) for iri in named]
+            headers = {
+                "Accept": "application/sparql-results+json, text/turtle;q=0.9",
+                "Content-Type": "application/x-www-form-urlencoded",
+            }
+            response = http.post("/sparql", content=urlencode(form), headers=headers)
+            outputs.append(response.text)
+            expected = {"refused": {403}, "blocked": {400, 403}, "empty": {200}}[entry["expect"]]
+            assert response.status_code in expected, (entry["id"], response.status_code, response.text[:300])
+    assert len(outputs) == len(ATTACKS)
+    _assert_clean(listener, marker, outputs, before)
