@@ -8,6 +8,7 @@ the workers' confinement holds when the guard is bypassed."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -422,3 +423,55 @@ def test_attacks_through_a_real_server_on_loopback(kind, stores, live_server, li
             assert response.status_code in expected, (entry["id"], response.status_code, response.text[:300])
     assert len(outputs) == len(ATTACKS)
     _assert_clean(listener, marker, outputs, before)
+
+
+# --- differential fuzzing: Oxigraph never reads a SERVICE the guard let through
+
+
+_JUNK = ['"', "'", "\\", '\\"', "\\'", "#", "\n", "\r", "\r\n", "\\u0022", "\\u0027", "\\u000A", "\\u000D", "\\u005C",
+         "\u2028", "\u0085", "\\\\", "\\n", "\\r", "x", " ", "''", '""', ">", "<", "\\u003E", "%3E"]  # fmt: skip
+_QUOTES = [('"', '"'), ("'", "'"), ('"""', '"""'), ("'''", "'''")]
+
+
+def _hidden_services(seed: int, count: int, port: int):
+    """Queries that put a SERVICE to ``port`` inside a string, a comment or an
+    IRI, with random quotes, escapes and line ends around it."""
+    import random
+
+    generator = random.Random(seed)  # noqa: S311 - a reproducible fuzz, not a secret
+    service = f"}} SERVICE <http://127.0.0.1:{port}/s> {{ }} {{"
+
+    def junk(most: int) -> str:
+        return "".join(generator.choice(_JUNK) for _ in range(generator.randint(0, most)))
+
+    for _ in range(count):
+        kind = generator.choice(["string", "comment", "iri"])
+        if kind == "string":
+            opening, closing = generator.choice(_QUOTES)
+            yield f"SELECT * WHERE {{ BIND({opening}{junk(3)}{service}{junk(3)}{closing} AS ?v) }}"
+        elif kind == "comment":
+            yield f"SELECT * WHERE {{ # {junk(4)}{service}{junk(2)}\n }}"
+        else:
+            yield f"SELECT * WHERE {{ ?s <urn:x{junk(2)}{service}{junk(2)}> ?o }}"
+
+
+def test_oxigraph_never_reads_a_service_the_guard_let_through(listener):
+    """Random hidden SERVICE clauses: whatever the guard accepts (it saw no
+    SERVICE), Oxigraph itself, unconfined, in this process, does not call
+    the listener either when it runs the guard's text."""
+    import pyoxigraph as ox
+
+    before = listener.connections
+    store = ox.Store()
+    accepted = 0
+    for query in _hidden_services(seed=11, count=250, port=listener.port):
+        try:
+            checked = check_query(query)
+        except QueryError:
+            continue
+        accepted += 1
+        with contextlib.suppress(SyntaxError, OSError):
+            list(store.query(checked.text))
+    assert accepted > 30  # the generator does hide SERVICE where the guard reads none
+    threading.Event().wait(0.2)
+    assert listener.connections == before
