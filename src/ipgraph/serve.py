@@ -3,10 +3,12 @@ dereferenceable linked-data pages.
 
 :func:`create_app` builds a Starlette application from a loaded store
 (:mod:`ipgraph.store`); :func:`serve` hands it to uvicorn. Every query, the
-user's and the pages' own, runs through :func:`ipgraph.store.execute`, which
-refuses updates and ``SERVICE`` (unless allow-listed), runs ``FROM``/``FROM
-NAMED`` on the store's own graphs (never fetching them), stops a query at its
-timeout and cuts its rows at the limit. This module only speaks HTTP:
+user's and the pages' own, waits for a slot in a bounded, per-client fair
+queue (:mod:`ipgraph.serve_admission`; 503 when full) and runs through
+:func:`ipgraph.store.execute`, which refuses updates and ``SERVICE`` (unless
+allow-listed) on the query's parse, runs ``FROM``/``FROM NAMED`` on the
+store's own graphs (never fetching them), stops a query at its timeout or
+byte limit (503) and cuts its rows at the limit. This module only speaks HTTP:
 
 - ``/sparql`` — the SPARQL 1.1 Protocol (GET, POST form, POST direct;
   ``default-graph-uri``/``named-graph-uri``); results in SPARQL JSON, XML,
