@@ -318,6 +318,9 @@ def test_the_canonical_text_is_what_both_engines_read():
         canonical_text(r"SELECT * { \u005Cu0053ERVICE <urn:x> { } }")
     with pytest.raises(QueryError, match=r"control character U\+0000"):
         canonical_text("SELECT * {\0}")
+    with pytest.raises(QueryError, match=r"put SERVICE at the start of a line"):
+        check_query("SELECT * { ?a <urn:p#q> ?b . SERVICE <urn:s> { } }", ["urn:s"])
+    assert check_query("SELECT * { ?a <urn:p#q> ?b .\n SERVICE <urn:s> { } }", ["urn:s"]).services == ("urn:s",)
     checked = check_query("SELECT ?service WHERE { ?service a schema:Service }")
     assert checked.mentions_service and not checked.services
     assert not check_query("SELECT * WHERE { ?s ?p ?o }").mentions_service

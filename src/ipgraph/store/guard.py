@@ -214,7 +214,15 @@ def _parse(query: str, base: str | None) -> _Parsed:
                 f"SPARQL Update ({word}) is not allowed; queries only read the graph (LOAD, INSERT, DELETE, "
                 "CLEAR, DROP, CREATE, ADD, MOVE and COPY are refused)"
             ) from None
-        raise _syntax_error(error) from None
+        problem = _syntax_error(error)
+        if re.search(r"#[^\n]*\bservice\b", text, re.IGNORECASE):
+            # rdflib finds a SERVICE clause's text by searching the query, and takes
+            # a '#' (in an IRI or a string) before it on its line for a comment
+            problem = QueryError(
+                f"{problem.message} (if this is right, put SERVICE at the start of a line: rdflib's parser cannot "
+                "read a '#' before SERVICE on the same line)"
+            )
+        raise problem from None
     try:
         with _PARSING:
             prepared = translateQuery(tree, base=base, initNs=PREFIXES)
