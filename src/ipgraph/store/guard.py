@@ -36,12 +36,18 @@ Why the engines cannot read something the guard did not see:
   see would have to be spelt in the canonical text, which holds no escapes:
   when that text does not contain the letters ``service`` in any case
   (:attr:`CheckedQuery.mentions_service` false), no reader can find one. When
-  it does (a variable ``?service``, ``schema:Service``, a string), the query
-  runs in a worker that cannot open an internet socket at all
-  (:mod:`ipgraph.store.sandbox`), so a different reading could still not
-  connect. ``FROM`` needs no such argument: Oxigraph is always handed the
-  dataset explicitly (which overrides the query's own), and Oxigraph never
-  fetches a ``FROM`` graph anyway.
+  it does (a variable ``?service``, ``schema:Service``, a string), the
+  argument is the two parsers' agreement on strings, IRIs and comments, which
+  ``tests/test_guard.py`` checks by differential fuzzing; and behind it, a
+  query with a timeout runs in a worker that cannot open an internet socket at
+  all (:mod:`ipgraph.store.sandbox`), so a different reading could still not
+  connect. Two cases lack that last layer: a query that calls an allow-listed
+  endpoint (its worker may connect; the audit hook that limits Python's
+  connections to the allowed addresses does not see Oxigraph's Rust client),
+  and ``execute(..., timeout=None)``, which runs in the caller's process and is
+  meant for trusted queries. ``FROM`` needs no such argument: Oxigraph is
+  always handed the dataset explicitly (which overrides the query's own), and
+  Oxigraph never fetches a ``FROM`` graph anyway.
 
 Example:
     >>> checked = check_query("SELECT * FROM graph:links WHERE { ?s owl:sameAs ?o }")
