@@ -77,12 +77,13 @@ def test_three_figures_with_period_value_unit_change_area_and_reporter(union):
         union,
         """
         SELECT ?indicator ?period ?end ?value ?stated ?unit ?change ?area ?reporter WHERE {
-          ?obs a qb:Observation ; qb:dataSet ipgr:dataset\\/xinhua-2025-05-31-northeast-ip-protection ;
+          ?obs a qb:Observation ; qb:dataSet ?dataset ;
                ipg:indicator ?indicator ;
                sdmx-dimension:refPeriod ?period ; ipg:periodEnd ?end ; sdmx-measure:obsValue ?value ;
                ipg:statedValue ?stated ; sdmx-attribute:unitMeasure ?unit ; sdmx-dimension:refArea ?area ;
                ipg:reportedBy ?reporter .
           OPTIONAL { ?obs ipg:yoyChangePercent ?change }
+          FILTER(?dataset = IRI(CONCAT(STR(ipgr:), "dataset/xinhua-2025-05-31-northeast-ip-protection")))
         } ORDER BY ?value""",
     )
     import datetime as dt

@@ -23,7 +23,7 @@ from ipgraph import validate as validate_module
 from ipgraph import view as view_module
 from ipgraph.errors import IpgraphError, ValidationError
 from ipgraph.query import FORMATS as QUERY_FORMATS
-from ipgraph.store import STORES
+from ipgraph.store import DEFAULT_MAX_BYTES, STORES
 
 console = Console(highlight=False, emoji=False)
 errors = Console(stderr=True, highlight=False, emoji=False)
@@ -46,6 +46,30 @@ _ALLOW_SERVICE_OPTION = click.option(
     metavar="IRI",
     help="A SPARQL endpoint that SERVICE may call (repeatable); none by default.",
 )
+
+
+class _Seconds(click.ParamType):
+    """A positive, finite number of seconds (``nan``, ``inf``, 0 and negatives are refused)."""
+
+    name = "seconds"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            number = value
+        else:
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(number) or number <= 0:
+            self.fail(f"{value} is not a positive, finite number of seconds", param, ctx)
+        return number
+
+
+SECONDS = _Seconds()
+#: A count that must be at least 1 (rows, bytes, queries).
+AT_LEAST_ONE = click.IntRange(min=1)
+_MAX_BYTES_HELP = "Bytes of results a query may return; past them it is stopped with an error."
 
 
 class UserError(click.ClickException):
@@ -537,17 +561,22 @@ def _params(values: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--store-path", type=click.Path(path_type=Path), help="Keep the Oxigraph store on disk in this folder.")
 @_dataset_option("The dataset to load.")
-@click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds before the query is stopped.")
-@click.option("--limit", type=int, default=10_000, show_default=True, help="Rows kept; the rest is cut.")
+@click.option("--timeout", type=SECONDS, default=5.0, show_default=True, help="Seconds before the query is stopped.")
+@click.option("--limit", type=AT_LEAST_ONE, default=10_000, show_default=True, help="Rows kept; the rest is cut.")
+@click.option("--max-bytes", type=AT_LEAST_ONE, default=DEFAULT_MAX_BYTES, show_default=True, help=_MAX_BYTES_HELP)
 @_ALLOW_SERVICE_OPTION
 @click.option("--list", "list_queries", is_flag=True, help="List the named queries and their questions.")
-def query(name, params, output, store, store_path, dataset, timeout, limit, allow_services, list_queries) -> None:
+def query(
+    name, params, output, store, store_path, dataset, timeout, limit, max_bytes, allow_services, list_queries
+) -> None:
     """Ask the graph a question: a named query (queries/NAME.rq), a FILE.rq, or - for stdin.
 
     Parameters are bound as RDF terms (an IRI, a prefixed name such as
-    region:jilin, or a label), never pasted into the query text. Update and
+    region:jilin, or a label), never pasted into the query text. What a
+    query may do is decided on its parse (rdflib's SPARQL parser): Update and
     SERVICE (unless allowed) are refused; FROM and FROM NAMED pick graphs of
-    the dataset and never fetch anything.
+    the dataset and never fetch anything. A query stops after --timeout
+    seconds or --max-bytes of results (exit 2), and is cut at --limit rows.
 
     \b
     Examples:
@@ -576,8 +605,9 @@ def query(name, params, output, store, store_path, dataset, timeout, limit, allo
         dataset,
         store,
         store_path=store_path,
-        timeout=timeout if timeout > 0 else None,
-        limit=limit if limit > 0 else None,
+        timeout=timeout,
+        limit=limit,
+        max_bytes=max_bytes,
         allow_services=allow_services,
     )
     result = graph.query(text, **_params(params))
@@ -607,22 +637,32 @@ def query(name, params, output, store, store_path, dataset, timeout, limit, allo
     type=click.Path(path_type=Path),
     help="Keep the Oxigraph store on disk in this folder; a restart on an unchanged dataset skips loading.",
 )
+@click.option("--timeout", type=SECONDS, default=10.0, show_default=True, help="Seconds before a query is stopped.")
 @click.option(
-    "--timeout",
-    type=click.FloatRange(min=0.1),
-    default=10.0,
-    show_default=True,
-    help="Seconds before a query is stopped.",
+    "--max-rows", type=AT_LEAST_ONE, default=10_000, show_default=True, help="Rows (or triples) a query returns."
 )
 @click.option(
-    "--max-rows",
-    type=click.IntRange(min=1),
-    default=10_000,
+    "--max-bytes",
+    type=AT_LEAST_ONE,
+    default=16 << 20,
     show_default=True,
-    help="Rows (or triples) a query returns at most.",
+    help="Bytes a query's results (and a response) may hold; past them: 503.",
 )
 @click.option(
-    "--workers", type=click.IntRange(min=1), default=4, show_default=True, help="Queries that run at once; more wait."
+    "--workers",
+    type=AT_LEAST_ONE,
+    default=4,
+    show_default=True,
+    help="Queries that start at once; one running over 0.5 s frees its slot (up to 4x run).",
+)
+@click.option(
+    "--queue", type=click.IntRange(min=0), default=32, show_default=True, help="Queries that may wait; past them: 503."
+)
+@click.option(
+    "--per-client",
+    type=AT_LEAST_ONE,
+    default=None,
+    help="Queries one client (address) may run at once [default: --workers].",
 )
 @_ALLOW_SERVICE_OPTION
 @click.option(
@@ -661,7 +701,10 @@ def serve(
     store_path,
     timeout,
     max_rows,
+    max_bytes,
     workers,
+    queue,
+    per_client,
     allow_services,
     views,
     base,
@@ -676,8 +719,10 @@ def serve(
     Turtle, N-Triples, JSON-LD or RDF/XML by Accept.
 
     Read-only: updates, graph writes, LOAD and SERVICE (unless allowed) are
-    refused; FROM picks graphs of the dataset, never fetches; every query is
-    stopped after --timeout seconds and cut at --max-rows.
+    refused, as read from the query's parse; FROM picks graphs of the dataset,
+    never fetches; every query is stopped after --timeout seconds or
+    --max-bytes of results (503) and cut at --max-rows. Queries wait in a
+    bounded queue, fair across clients (503 with Retry-After when full).
 
     A new build of --dataset is served without a restart: the server checks
     the file every --watch seconds, and reloads on SIGHUP; requests in flight
@@ -703,7 +748,10 @@ def serve(
     config = serve_module.ServeConfig(
         timeout=timeout,
         max_rows=max_rows,
+        max_bytes=max_bytes,
         workers=workers,
+        queue=queue,
+        per_client=per_client,
         allow_services=tuple(allow_services),
         views=views,
         base=base,

@@ -18,6 +18,7 @@ __all__ = [
     "QueryError",
     "QueryRefused",
     "QueryTimeout",
+    "QueryTooLarge",
     "QuoteError",
     "SourceError",
     "StoreError",
@@ -121,3 +122,7 @@ class QueryRefused(QueryError):
 
 class QueryTimeout(QueryError):
     """A query ran longer than its timeout and was stopped."""
+
+
+class QueryTooLarge(QueryError):
+    """A query's results grew past the byte limit and it was stopped."""

@@ -32,7 +32,16 @@ import pyoxigraph as ox
 
 from ipgraph.errors import QueryError
 from ipgraph.namespaces import PREFIXES
-from ipgraph.store import DEFAULT_LIMIT, DEFAULT_TIMEOUT, Result, Store, execute, open_store
+from ipgraph.store import (
+    DEFAULT_LIMIT,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_TIMEOUT,
+    Result,
+    Store,
+    check_limits,
+    execute,
+    open_store,
+)
 
 __all__ = [
     "FORMATS",
@@ -144,12 +153,15 @@ class Graph:
         *,
         timeout: float | None = DEFAULT_TIMEOUT,
         limit: int | None = DEFAULT_LIMIT,
+        max_bytes: int | None = DEFAULT_MAX_BYTES,
         allow_services: tuple[str, ...] | list[str] = (),
         queries: str | Path | None = None,
     ) -> None:
+        check_limits(timeout=timeout, limit=limit, max_bytes=max_bytes)
         self.store = store
         self.timeout = timeout
         self.limit = limit
+        self.max_bytes = max_bytes
         self.allow_services = tuple(allow_services)
         self.queries = Path(queries) if queries is not None else QUERIES_DIR
 
@@ -182,6 +194,7 @@ class Graph:
             bindings,
             timeout=self.timeout if timeout is ... else timeout,
             limit=self.limit if limit is ... else limit,
+            max_bytes=self.max_bytes,
             allow_services=self.allow_services,
         )
 
@@ -280,6 +293,7 @@ def open_graph(
     store_path: str | Path | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
     limit: int | None = DEFAULT_LIMIT,
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
     allow_services: tuple[str, ...] | list[str] = (),
     queries: str | Path | None = None,
 ) -> Graph:
@@ -291,13 +305,17 @@ def open_graph(
         store_path: a folder for a persistent Oxigraph store.
         timeout: seconds a query may run (``None``: no limit, run in this process).
         limit: rows a query may return (``None``: all).
+        max_bytes: bytes of results a query may return before it is stopped
+            (:class:`~ipgraph.errors.QueryTooLarge`; ``None``: no limit).
         allow_services: SPARQL endpoints that ``SERVICE`` may call.
         queries: the folder of named queries (default ``queries/``).
     """
+    check_limits(timeout=timeout, limit=limit, max_bytes=max_bytes)  # before the store is loaded
     return Graph(
         open_store(dataset, store, store_path),
         timeout=timeout,
         limit=limit,
+        max_bytes=max_bytes,
         allow_services=allow_services,
         queries=queries,
     )

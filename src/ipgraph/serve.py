@@ -3,11 +3,13 @@ of the Graph Store Protocol, a query UI and dereferenceable linked-data pages.
 
 :func:`create_app` builds a Starlette application from a loaded store
 (:mod:`ipgraph.store`); :func:`serve` hands it to uvicorn. Every query, the
-user's and the pages' own, runs through :func:`ipgraph.store.execute`, which
-refuses updates and ``SERVICE`` (unless allow-listed), runs ``FROM``/``FROM
-NAMED`` on the store's own graphs (never fetching them), stops a query at its
-timeout and cuts its rows at the limit. This module speaks the SPARQL
-protocol and puts the application together:
+user's and the pages' own, waits for a slot in a bounded, per-client fair
+queue (:mod:`ipgraph.serve_admission`; 503 when full) and runs through
+:func:`ipgraph.store.execute`, which refuses updates and ``SERVICE`` (unless
+allow-listed) on the query's parse, runs ``FROM``/``FROM NAMED`` on the
+store's own graphs (never fetching them), stops a query at its timeout or
+byte limit (503) and cuts its rows at the limit. This module speaks the
+SPARQL protocol and puts the application together:
 
 - ``/sparql`` — the SPARQL 1.1 Protocol (GET, POST form, POST direct;
   ``default-graph-uri``/``named-graph-uri``); results in SPARQL JSON, XML,
@@ -62,6 +64,7 @@ from ipgraph.serve_core import (
     RDF_FORMATS,
     SECURITY_HEADERS,
     SELECT_TYPES,
+    ClientMiddleware,
     HTTPProblem,
     ServeConfig,
     Server,
@@ -377,7 +380,7 @@ def create_app(store: store_module.Store, config: ServeConfig | None = None) -> 
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(_Cors), Middleware(_Generations, server=server)],
+        middleware=[Middleware(ClientMiddleware), Middleware(_Cors), Middleware(_Generations, server=server)],
         exception_handlers={HTTPProblem: problem, 404: not_found, 405: not_allowed, Exception: internal_error},
         lifespan=lifespan,
     )
@@ -406,6 +409,8 @@ async def health(server: Server, request: Request) -> Response:
             "quads": len(server.store),
             "timeout": server.config.timeout,
             "max_rows": server.config.max_rows,
+            "max_bytes": server.config.max_bytes,
+            "queries": server.admission.stats(),
             "build": server.generation.number,
             "uptime_seconds": round(time.time() - server.started, 1),
         },
@@ -448,6 +453,8 @@ async def sparql_endpoint(server: Server, request: Request) -> Response:
             media_type = media
             if media_type.startswith("text/"):
                 media_type += "; charset=utf-8"
+        if len(body) > server.config.max_bytes:
+            raise HTTPProblem(503, store_module.workers.too_large(server.config.max_bytes).message)
         headers = {"Vary": "Accept"}
         if result.truncated:
             headers["X-Ipgraph-Truncated"] = f"true; the result was cut at {server.config.max_rows} rows"
@@ -499,7 +506,8 @@ async def service_description(server: Server, request: Request) -> Response:
             "http://www.w3.org/2000/01/rdf-schema#comment",
             ox.Literal(
                 f"Read-only SPARQL 1.1 Query endpoint of ipgraph. Queries stop after {server.config.timeout:g} s and "
-                f"return at most {server.config.max_rows} rows; SPARQL Update, LOAD and SERVICE are refused; FROM, "
+                f"return at most {server.config.max_rows} rows and {server.config.max_bytes} bytes (503 past "
+                "those); SPARQL Update, LOAD and SERVICE are refused; FROM, "
                 "FROM NAMED and the protocol dataset pick graphs of this store, nothing is fetched.",
                 language="en",
             ),

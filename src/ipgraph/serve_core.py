@@ -32,9 +32,10 @@ from starlette.responses import Response
 
 from ipgraph import query as query_module
 from ipgraph import store as store_module
-from ipgraph.errors import IpgraphError, QueryError, QueryRefused, QueryTimeout
+from ipgraph.errors import IpgraphError, QueryError, QueryRefused, QueryTimeout, QueryTooLarge
 from ipgraph.mappings import dataset_files
 from ipgraph.namespaces import IPGR, PREFIXES
+from ipgraph.serve_admission import Admission, Busy
 
 __all__ = [
     "DEFAULT_BASE",
@@ -61,9 +62,14 @@ VIEWS = Path("build/views")
 class ServeConfig:
     """What the server allows and where things are.
 
-    ``workers`` is the number of queries that run at once (each in its own
-    process, see :func:`ipgraph.store.execute`); more wait for a free one.
-    ``base`` is the IRI that ``/id/`` stands for (never taken from a
+    ``workers`` is the number of queries that start at once (each in its own
+    process, see :func:`ipgraph.store.execute`); a query running longer than
+    ``slow_after`` seconds no longer holds a slot, up to ``4 * workers``
+    running in all; ``per_client`` (default ``workers``) bounds one client's
+    running queries; at most ``queue`` wait, then 503
+    (:mod:`ipgraph.serve_admission`). ``max_bytes`` bounds a result as the
+    engine writes it and the response body: past it, 503. ``base`` is the
+    IRI that ``/id/`` stands for (never taken from a
     request's Host header); ``public_url`` the server's own URL as clients
     reach it (the service description's endpoint and the base IRI of
     queries), by default the address the server listens on. ``dataset`` and
@@ -73,6 +79,10 @@ class ServeConfig:
 
     timeout: float = 10.0
     max_rows: int = 10_000
+    max_bytes: int = 16 << 20
+    queue: int = 32
+    per_client: int | None = None
+    slow_after: float = 0.5
     max_body: int = 1 << 20
     max_url: int = 16 << 10
     max_path: int = 2048
@@ -253,7 +263,9 @@ def error_response(request: Request, status: int, message: str, headers: dict[st
 
 def problem_for(error: IpgraphError) -> HTTPProblem:
     """The HTTP status of a library error."""
-    if isinstance(error, QueryTimeout):
+    # 503 for every limit of this server a query reached (time, result size):
+    # the query is valid, this server will not answer it whole
+    if isinstance(error, QueryTimeout | QueryTooLarge):
         return HTTPProblem(503, str(error))
     if isinstance(error, QueryRefused):
         return HTTPProblem(403, str(error))
@@ -392,6 +404,23 @@ class Generation:
 
 
 #: The generation the current request runs on (set by the server's middleware).
+#: The client of the request being answered (its peer address), for the admission queue.
+CLIENT: contextvars.ContextVar[str] = contextvars.ContextVar("ipgraph_client", default="-")
+
+
+class ClientMiddleware:
+    """Records each request's client in :data:`CLIENT` (pages' queries run with it too)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            client = scope.get("client")
+            CLIENT.set(client[0] if client else "-")
+        await self.app(scope, receive, send)
+
+
 CURRENT: contextvars.ContextVar[Generation | None] = contextvars.ContextVar("ipgraph_generation", default=None)
 
 
@@ -408,7 +437,10 @@ class Server:
 
     def __init__(self, store: store_module.Store, config: ServeConfig, *, modified: float | None = None) -> None:
         self.config = config
-        self.limiter = anyio.CapacityLimiter(config.workers)
+        self.admission = Admission(
+            config.workers, per_client=config.per_client, queue=config.queue, slow_after=config.slow_after
+        )
+        self.limiter = anyio.CapacityLimiter(self.admission.max_running)
         self.lock = threading.Lock()
         self.current = Generation(store, modified if modified is not None else time.time())
         self._page_queries: dict[str, str] = {}
@@ -528,11 +560,16 @@ class Server:
             bindings,
             timeout=self.config.timeout,
             limit=self.config.max_rows if limit is None else limit,
+            max_bytes=self.config.max_bytes,
             allow_services=self.config.allow_services,
             dataset=store_module.QueryDataset(base, tuple(default_graphs or ()), tuple(named_graphs or ())),
         )
         try:
-            return await anyio.to_thread.run_sync(run, limiter=self.limiter)
+            store_module.check_query(query, self.config.allow_services, base)  # refused before it waits
+            async with self.admission.slot(CLIENT.get()):
+                return await anyio.to_thread.run_sync(run, limiter=self.limiter)
+        except Busy as error:
+            raise HTTPProblem(503, str(error), {"Retry-After": "1"}) from None
         except IpgraphError as error:
             raise problem_for(error) from None
 
