@@ -234,3 +234,20 @@ def test_a_registry_entity_cannot_be_declared_again_by_a_source(tmp_path):
     assert "registry/agencies.yaml:" in result.output
     assert "'mentions:' with 'of: agency/cnipa'" in result.output
     assert not (tmp_path / "x.trig").exists()
+
+
+def test_the_model_docs_examples_run(graph):
+    """docs/model.md's queries, with the prefixes the named queries use."""
+    from conftest import ROOT
+
+    text = (ROOT / "docs" / "model.md").read_text(encoding="utf-8")
+    blocks = [block.split("```", 1)[0] for block in text.split("```sparql\n")[1:]]
+    assert len(blocks) == 2
+    prefixes = (
+        "PREFIX ipg: <https://w3id.org/ipgraph/ontology#> PREFIX oa: <http://www.w3.org/ns/oa#> "
+        "PREFIX prov: <http://www.w3.org/ns/prov#>\n"
+    )
+    evidence = graph.query(prefixes + "SELECT ?fact ?source ?quote WHERE {" + blocks[0] + "}").records()
+    assert {(r["source"], r["quote"]) for r in evidence} >= {(C, "Jilin granted")}
+    conflicts = graph.query(prefixes + blocks[1]).records()
+    assert sorted(r["stated"] for r in conflicts) == ["12,000", "12,345", "2.15 million", "2.16 million"]
