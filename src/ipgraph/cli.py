@@ -357,6 +357,29 @@ def view(
 DEFAULT_CACHE = Path("build/cache/sparql")
 
 
+@main.command()
+@click.option("--sources", type=click.IntRange(min=1), required=True, help="How many sources to generate.")
+@click.option("--seed", type=int, default=0, show_default=True, help="The random seed: same seed, same files.")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True,
+              help="The project data whose registry, vocabularies and sources are copied.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="A new or empty folder to write.")
+def synth(sources: int, seed: int, data_dir: Path, out: Path) -> None:
+    """Generate a synthetic corpus for scale tests: OUT/data/ with the
+    project's registry, vocabularies and sources plus N generated sources
+    (figures, measures, mentions, some corroborating and some conflicting).
+    Not articles: never part of make demo.
+
+    \b
+    Example:
+        ipgraph synth --sources 1000 --seed 1 --out build/synth
+        ipgraph build --data build/synth/data --out build/synth/ipgraph.trig
+    """
+    from ipgraph.synth import synthesize
+
+    count = synthesize(data_dir, out, sources=sources, seed=seed)
+    console.print(f"Wrote {count} synthetic sources into {out / 'data'}.")
+
+
 @main.group()
 def registry() -> None:
     """The registry of shared entities (data/registry/): regions and cities
