@@ -256,7 +256,8 @@ header .counts, header .note { color: #666; font-size: 12px; }
 #matches li { padding: 2px 4px; cursor: pointer; border-radius: 3px; }
 #matches li:hover { background: #eef; }
 #legend label { display: flex; gap: 6px; align-items: center; padding: 2px 0; cursor: pointer; }
-.swatch { width: 12px; height: 12px; border-radius: 2px; display: inline-block; }
+.swatch { width: 12px; height: 12px; border-radius: 2px; display: inline-block; flex: none; }
+#legend label > span:nth-of-type(2) { min-width: 0; overflow-wrap: anywhere; }
 .count { color: #888; margin-left: auto; }
 #network { position: relative; min-height: 300px; }
 #details { padding: 10px 12px; border-left: 1px solid #ddd; overflow: auto; }
