@@ -251,3 +251,36 @@ def test_the_model_docs_examples_run(graph):
     assert {(r["source"], r["quote"]) for r in evidence} >= {(C, "Jilin granted")}
     conflicts = graph.query(prefixes + blocks[1]).records()
     assert sorted(r["stated"] for r in conflicts) == ["12,000", "12,345", "2.15 million", "2.16 million"]
+
+
+def test_every_named_query_shows_each_quote_once_with_its_own_source(three_built, graph):
+    """Whatever a named query shows a quote with, the quote stands in that
+    source's text; no row repeats."""
+    from conftest import FIXTURE_SOURCES, ROOT
+
+    from ipgraph.query import list_named
+
+    texts = {IPGR + "source/" + slug: text for slug, (text, _) in FIXTURE_SOURCES.items()}
+    texts[SEED] = (ROOT / "data/sources/xinhua-2025-05-31-northeast-ip-protection.txt").read_text(encoding="utf-8")
+    params = {
+        "regions-by-industry": {"industry": "industry:high-end-equipment-manufacturing"},
+        "entity": {"entity": "region:jilin"},
+        "source-facts": {"source": "source:fixture-2025-06-01-b"},
+        "fact-sources": {"fact": "region:jilin"},
+    }
+    checked = set()
+    for named in list_named():
+        found = rows(graph, named.name, **params.get(named.name, {}))
+        with_quotes = [r for r in found if r.get("quote") and r.get("source")]
+        for row in with_quotes:
+            assert row["quote"] in texts[row["source"]], (named.name, row)
+        assert len(found) == len({tuple(sorted((k, str(v)) for k, v in r.items())) for r in found}), named.name
+        if with_quotes:
+            checked.add(named.name)
+    assert checked >= {"metrics", "source-facts", "fact-sources", "figure-conflicts"}
+    jilin = rows(graph, "fact-sources", fact="region:jilin")
+    assert sorted((r["source"], r["quote"]) for r in jilin if r.get("quote")) == [
+        (B, "Jilin Province granted"),
+        (C, "Jilin granted"),
+        (SEED, "the northeastern provinces of Jilin, Liaoning and Heilongjiang"),
+    ]
