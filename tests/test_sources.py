@@ -257,7 +257,6 @@ def test_every_named_query_shows_each_quote_once_with_its_own_source(three_built
     """Whatever a named query shows a quote with, the quote stands in that
     source's text; no row repeats."""
     from conftest import FIXTURE_SOURCES, ROOT
-
     from ipgraph.query import list_named
 
     texts = {IPGR + "source/" + slug: text for slug, (text, _) in FIXTURE_SOURCES.items()}
