@@ -1,5 +1,5 @@
 """Validate a graph against the SHACL shapes (``ontology/shapes.ttl``) and the
-W3C Data Cube integrity constraints (``queries/datacube/``), and report each
+W3C Data Cube integrity constraints (``queries/datacube/``, both package data), and report each
 violation readably: focus node, path, message.
 
 Both run on the union of all named graphs, so that class targets reach
@@ -25,6 +25,7 @@ from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.exceptions import ParserError
 from rdflib.namespace import SH
 
+from ipgraph import layout
 from ipgraph.errors import IpgraphError, StoreError, ValidationError
 from ipgraph.namespaces import RDFS, bind_prefixes
 
@@ -41,8 +42,8 @@ __all__ = [
     "validate_graph",
 ]
 
-#: The Data Cube normalisation updates and integrity-constraint ASK queries.
-DATACUBE_QUERIES = Path("queries/datacube")
+#: The Data Cube normalisation updates and integrity-constraint ASK queries (package data).
+DATACUBE_QUERIES = layout.DATACUBE_QUERIES
 
 
 @dataclass(frozen=True)

@@ -533,12 +533,15 @@ DEMO_VIEWS: dict[str, tuple[str, str | None, int]] = {
 }
 
 
-def write_views(dataset: Graph, out_dir: str | Path) -> list[Path]:
-    """Write one view per projection of :data:`DEMO_VIEWS` and ``index.html`` into ``out_dir``."""
+def write_views(
+    dataset: Graph, out_dir: str | Path, *, queries: project_module.Folders = project_module.QUERIES
+) -> list[Path]:
+    """Write one view per projection of :data:`DEMO_VIEWS` and ``index.html`` into ``out_dir``
+    (projection queries from ``queries``, a folder or folders searched in order)."""
     out_dir = Path(out_dir)
     written: dict[str, tuple[Path, nx.MultiDiGraph]] = {}
     for stem, (name, entity, hops) in DEMO_VIEWS.items():
-        graph = project_module.project(dataset, name, entity_name=entity, hops=hops)
+        graph = project_module.project(dataset, name, entity_name=entity, hops=hops, queries=queries)
         title = f"ipgraph: {graph.graph.get('name') or name}"
         written[stem] = (write_view(graph, out_dir / f"{stem}.html", title=title), graph)
     index = write_index(written, out_dir)
