@@ -393,7 +393,7 @@ def test_a_confined_worker_cannot_connect_or_read_even_without_the_guard(listene
 
 @pytest.mark.parametrize("kind", STORES)
 def test_an_allowed_service_runs_through_the_guard_on_both_stores(kind, built, wikidata_endpoint):
-    text = (Path(__file__).parents[1] / "queries" / "federated" / "wikidata-population-service.rq").read_text(
+    text = (Path(__file__).parents[1] / "src" / "ipgraph" / "queries" / "federated" / "wikidata-population-service.rq").read_text(
         encoding="utf-8"
     )
     local = text.replace("https://query.wikidata.org/sparql", wikidata_endpoint)

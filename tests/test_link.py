@@ -162,7 +162,7 @@ def test_the_per_capita_query_returns_numbers_on_both_stores(project, wikidata_e
     enrich(project, client(wikidata_endpoint))
     files = dataset_files(project)
     assert len(files) == 2
-    query = (ROOT / "queries" / "federated" / "per-capita-invention-patents.rq").read_text(encoding="utf-8")
+    query = (ROOT / "src" / "ipgraph" / "queries" / "federated" / "per-capita-invention-patents.rq").read_text(encoding="utf-8")
     population = sum(FIXTURE_POPULATIONS.values())
 
     dataset = Dataset(default_union=True)
@@ -202,7 +202,7 @@ def test_the_per_capita_query_returns_numbers_on_both_stores(project, wikidata_e
 
 
 def test_the_service_query_runs_against_a_local_endpoint(project, wikidata_endpoint):
-    text = (ROOT / "queries" / "federated" / "wikidata-population-service.rq").read_text(encoding="utf-8")
+    text = (ROOT / "src" / "ipgraph" / "queries" / "federated" / "wikidata-population-service.rq").read_text(encoding="utf-8")
     assert "SERVICE <https://query.wikidata.org/sparql>" in text
     local = text.replace("https://query.wikidata.org/sparql", wikidata_endpoint)
     store = pyoxigraph.Store()

@@ -11,7 +11,7 @@ from rdflib.namespace import OWL, RDF, RDFS, SKOS
 from ipgraph.namespaces import IPG
 from ipgraph.vocab import load_vocabulary
 
-ONTOLOGY = Path(__file__).resolve().parent.parent / "ontology"
+ONTOLOGY = Path(__file__).resolve().parent.parent / "src" / "ipgraph" / "ontology"
 
 
 @pytest.fixture(scope="module")
