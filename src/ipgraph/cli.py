@@ -44,6 +44,7 @@ def _set_project(ctx: click.Context, param: click.Parameter, value: Path | None)
 
 _PROJECT_OPTION = click.Option(
     ["--project"],
+    metavar="DIR",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
     is_eager=True,
