@@ -90,6 +90,8 @@ def test_the_wheel_holds_the_package_data_licence_and_py_typed(installed):
         "ipgraph/ontology/context.jsonld",
         "ipgraph/templates/entity.html",
         "ipgraph/static/ipgraph.css",
+        "ipgraph/static/view.js",
+        "ipgraph/static/yasgui/yasgui.min.js",
         "ipgraph/starter/README.md",
         "ipgraph/starter/data/registry/agencies.yaml",
         "ipgraph/starter/data/vocab/industries.yaml",
@@ -100,7 +102,7 @@ def test_the_wheel_holds_the_package_data_licence_and_py_typed(installed):
     package = ROOT / "src" / "ipgraph"
     shipped = sorted(
         path.relative_to(package.parent).as_posix()
-        for folder in ("queries", "ontology", "templates", "starter")
+        for folder in ("queries", "ontology", "templates", "static", "starter")
         for path in (package / folder).rglob("*")
         if path.is_file()
     )

@@ -239,15 +239,13 @@ def build(data_dir: Path, ontology_dir: Path, out: Path) -> None:
 @click.option(
     "--shapes",
     type=click.Path(path_type=Path),
-    default=None,
-    callback=_in_project(lambda project: DEFAULT_SHAPES),
+    default=DEFAULT_SHAPES,
     help="The SHACL shapes file [default: the package's ontology/shapes.ttl].",
 )
 @click.option(
     "--datacube",
     type=click.Path(path_type=Path),
-    default=None,
-    callback=_in_project(lambda project: validate_module.DATACUBE_QUERIES),
+    default=validate_module.DATACUBE_QUERIES,
     help="Folder of the Data Cube integrity-constraint queries [default: the package's queries/datacube].",
 )
 def validate(file: Path, shapes: Path, datacube: Path) -> None:
