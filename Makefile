@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test install build validate lint docs clean bench-query views
+.PHONY: demo test install build validate lint docs clean bench-query views wheel
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,12 @@ docs: install
 test: lint
 	$(BIN)/pytest
 
+# The wheel (queries, ontology, templates, starter data inside): dist/ipgraph-*.whl.
+wheel: install
+	$(BIN)/pip wheel . --no-deps --quiet -w dist
+
 clean:
-	rm -rf build
+	rm -rf build dist
 
 # Named queries on a synthetic 1M-triple graph, rdflib vs Oxigraph; writes benchmarks/README.md.
 bench-query: install

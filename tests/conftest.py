@@ -45,7 +45,7 @@ def seed_data(folder: Path) -> Path:
 def built(tmp_path_factory) -> Path:
     """The seed dataset (registry + the first source), built into a temporary build/ipgraph.trig."""
     out = tmp_path_factory.mktemp("build") / "ipgraph.trig"
-    build(seed_data(tmp_path_factory.mktemp("seed-data")), ROOT / "ontology", out)
+    build(seed_data(tmp_path_factory.mktemp("seed-data")), ROOT / "src" / "ipgraph" / "ontology", out)
     return out
 
 
@@ -53,7 +53,7 @@ def built(tmp_path_factory) -> Path:
 def corpus_built(tmp_path_factory) -> Path:
     """The whole corpus of data/: the registry and every source."""
     out = tmp_path_factory.mktemp("corpus") / "ipgraph.trig"
-    build(ROOT / "data", ROOT / "ontology", out)
+    build(ROOT / "data", ROOT / "src" / "ipgraph" / "ontology", out)
     return out
 
 
@@ -75,8 +75,9 @@ def union(dataset) -> Graph:
 @pytest.fixture
 def data_copy(tmp_path) -> Path:
     """A writable copy of data/, ontology/ and queries/ to break in a test: returns the copy's root."""
-    for folder in ("data", "ontology", "queries"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    for folder in ("ontology", "queries"):
+        shutil.copytree(ROOT / "src" / "ipgraph" / folder, tmp_path / folder)
     return tmp_path
 
 
@@ -419,5 +420,5 @@ def three_sources_data(folder: Path) -> Path:
 def three_built(tmp_path_factory) -> Path:
     """The seed and two fixture sources that share its entities, built."""
     out = tmp_path_factory.mktemp("three") / "ipgraph.trig"
-    build(three_sources_data(tmp_path_factory.mktemp("three-data")), ROOT / "ontology", out)
+    build(three_sources_data(tmp_path_factory.mktemp("three-data")), ROOT / "src" / "ipgraph" / "ontology", out)
     return out

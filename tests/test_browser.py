@@ -156,7 +156,7 @@ def test_hostile_labels_show_as_text_and_run_nothing(browser, opened, tmp_path):
     assert text.count("alert(1)") == 3
     facts.write_text(text, encoding="utf-8")
     out = tmp_path / "build" / "ipgraph.trig"
-    build(data, ROOT / "ontology", out)
+    build(data, ROOT / "src" / "ipgraph" / "ontology", out)
     from ipgraph.validate import load_dataset
 
     graph = p.project(load_dataset(out), "overview")

@@ -419,7 +419,7 @@ def test_two_builds_in_separate_processes_give_the_same_bytes(tmp_path, corpus_b
             "--data",
             ROOT / "data",
             "--ontology",
-            ROOT / "ontology",
+            ROOT / "src" / "ipgraph" / "ontology",
             "--out",
             out,
         ],
@@ -445,7 +445,7 @@ def test_a_failed_build_leaves_the_previous_output_untouched(data_copy):
 def test_the_build_summary_counts_entities_by_most_specific_class(tmp_path):
     from conftest import seed_data
 
-    result = build(seed_data(tmp_path / "data"), ROOT / "ontology", tmp_path / "ipgraph.trig")
+    result = build(seed_data(tmp_path / "data"), ROOT / "src" / "ipgraph" / "ontology", tmp_path / "ipgraph.trig")
     classes = dict(result.classes)
     # The registry: all 34 provincial-level divisions of ISO 3166-2:CN, and its cities.
     regions = {name: classes.pop(name) for name in list(classes) if name in REGION_CLASSES}

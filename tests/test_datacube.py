@@ -12,7 +12,7 @@ from rdflib import Graph, URIRef
 from ipgraph.namespaces import IPG, IPGR, QB, SDMX_ATTRIBUTE, SDMX_DIMENSION, SDMX_MEASURE
 from ipgraph.validate import check_datacube
 
-QUERIES = Path(__file__).resolve().parent.parent / "queries" / "datacube"
+QUERIES = Path(__file__).resolve().parent.parent / "src" / "ipgraph" / "queries" / "datacube"
 OBS = IPGR["observation/northeast-valid-invention-patents-2025-04"]
 
 

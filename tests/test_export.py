@@ -15,7 +15,7 @@ from ipgraph.export import export
 from ipgraph.namespaces import PREFIXES
 
 ROOT = Path(__file__).resolve().parent.parent
-CONTEXT = ROOT / "ontology" / "context.jsonld"
+CONTEXT = ROOT / "src" / "ipgraph" / "ontology" / "context.jsonld"
 
 
 @pytest.mark.parametrize(("rdf_format", "parse_as"), [("ttl", "turtle"), ("nt", "nt")])

@@ -27,6 +27,7 @@ from click.testing import CliRunner
 import ipgraph
 from ipgraph.cli import main
 from ipgraph.errors import QueryError, QueryRefused
+from ipgraph.layout import QUERIES
 from ipgraph.serve import ServeConfig, create_app
 from ipgraph.store import QueryDataset, check_query, execute, open_store
 from ipgraph.store.guard import canonical_text
@@ -393,9 +394,7 @@ def test_a_confined_worker_cannot_connect_or_read_even_without_the_guard(listene
 
 @pytest.mark.parametrize("kind", STORES)
 def test_an_allowed_service_runs_through_the_guard_on_both_stores(kind, built, wikidata_endpoint):
-    text = (Path(__file__).parents[1] / "queries" / "federated" / "wikidata-population-service.rq").read_text(
-        encoding="utf-8"
-    )
+    text = (QUERIES / "federated" / "wikidata-population-service.rq").read_text(encoding="utf-8")
     local = text.replace("https://query.wikidata.org/sparql", wikidata_endpoint)
     graph = ipgraph.open_graph(built, kind, timeout=30, allow_services=[wikidata_endpoint])
     result = graph.query(local)

@@ -19,6 +19,7 @@ from conftest import unavailable
 from ipgraph.build import build
 from ipgraph.cli import main
 from ipgraph.errors import LinkError
+from ipgraph.layout import QUERIES
 from ipgraph.link import SparqlClient, accept, enrich, evaluate, mapping_gold, reconcile, write_candidates
 from ipgraph.mappings import LINKS_GRAPH, dataset_files, enrichment_graph
 from ipgraph.namespaces import DCTERMS, IPG, IPGR, OWL, PROV, QB, SDMX_DIMENSION, SDMX_MEASURE, WD
@@ -162,7 +163,7 @@ def test_the_per_capita_query_returns_numbers_on_both_stores(project, wikidata_e
     enrich(project, client(wikidata_endpoint))
     files = dataset_files(project)
     assert len(files) == 2
-    query = (ROOT / "queries" / "federated" / "per-capita-invention-patents.rq").read_text(encoding="utf-8")
+    query = (QUERIES / "federated" / "per-capita-invention-patents.rq").read_text(encoding="utf-8")
     population = sum(FIXTURE_POPULATIONS.values())
 
     dataset = Dataset(default_union=True)
@@ -202,7 +203,7 @@ def test_the_per_capita_query_returns_numbers_on_both_stores(project, wikidata_e
 
 
 def test_the_service_query_runs_against_a_local_endpoint(project, wikidata_endpoint):
-    text = (ROOT / "queries" / "federated" / "wikidata-population-service.rq").read_text(encoding="utf-8")
+    text = (QUERIES / "federated" / "wikidata-population-service.rq").read_text(encoding="utf-8")
     assert "SERVICE <https://query.wikidata.org/sparql>" in text
     local = text.replace("https://query.wikidata.org/sparql", wikidata_endpoint)
     store = pyoxigraph.Store()

@@ -11,7 +11,8 @@ from rdflib.namespace import OWL, RDF, RDFS, SKOS
 from ipgraph.namespaces import IPG
 from ipgraph.vocab import load_vocabulary
 
-ONTOLOGY = Path(__file__).resolve().parent.parent / "ontology"
+ROOT = Path(__file__).resolve().parent.parent
+ONTOLOGY = ROOT / "src" / "ipgraph" / "ontology"
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ def test_classes_follow_the_vocabulary_contract(ontology):
 
 def test_every_concept_is_in_one_scheme_with_an_english_label():
     # The vocabularies are data/vocab/*.yaml; the build makes them this graph.
-    vocabulary = load_vocabulary(ONTOLOGY.parent / "data" / "vocab").graph()
+    vocabulary = load_vocabulary(ROOT / "data" / "vocab").graph()
     concepts = set(vocabulary.subjects(SKOS.inScheme, None))
     assert len(concepts) >= 20
     for concept in concepts:

@@ -18,7 +18,7 @@ from ipgraph.namespaces import SCHEMA
 from ipgraph.validate import load_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
-QUERIES = ROOT / "queries" / "projections"
+QUERIES = ROOT / "src" / "ipgraph" / "queries" / "projections"
 ID = "https://w3id.org/ipgraph/id/"
 REGION_CLASSES = {
     "Province",

@@ -58,7 +58,7 @@ def hostile_site(live_server, tmp_path_factory) -> str:
     folder = tmp_path_factory.mktemp("hostile")
     (folder / "data.trig").write_text(HOSTILE, encoding="utf-8")
     queries = folder / "queries"
-    shutil.copytree(Path(__file__).resolve().parent.parent / "queries" / "serve", queries / "serve")
+    shutil.copytree(Path(__file__).resolve().parent.parent / "src" / "ipgraph" / "queries" / "serve", queries / "serve")
     (queries / "evil.rq").write_text(
         f"# Question: {XSS_SCRIPT} {XSS_IMG}?\n# Parameters: none.\nSELECT ?s WHERE {{ ?s ?p ?o }} LIMIT 3\n",
         encoding="utf-8",

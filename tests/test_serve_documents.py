@@ -320,7 +320,7 @@ def three_sources(tmp_path_factory) -> Path:
         (root / "data" / "sources" / f"{slug}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
         (root / "data" / "facts" / f"{slug}.yaml").write_text(f"source: {slug}\n{facts}", encoding="utf-8")
     out = root / "build" / "ipgraph.trig"
-    build(root / "data", ROOT / "ontology", out)
+    build(root / "data", ROOT / "src" / "ipgraph" / "ontology", out)
     return out
 
 
@@ -431,7 +431,7 @@ def test_the_evidence_query_gives_one_row_per_annotation(three_sources, kind):
     from ipgraph.store import execute
 
     store = open_store(three_sources, kind)
-    text = load_named("entity-evidence", ROOT / "queries" / "serve").text
+    text = load_named("entity-evidence", ROOT / "src" / "ipgraph" / "queries" / "serve").text
     result = execute(store, text, {"this": ox.NamedNode(NEW_MATERIALS)})
     rows = result.records()
     assert len(rows) == 3

@@ -136,7 +136,7 @@ def test_conflicts_are_reported_by_validate_and_data_quality_with_both_quotes(th
 def test_the_build_summary_counts_sources_figures_corroborations_and_conflicts(tmp_path):
     from conftest import three_sources_data
 
-    result = build(three_sources_data(tmp_path / "data"), "ontology", tmp_path / "out.trig")
+    result = build(three_sources_data(tmp_path / "data"), None, tmp_path / "out.trig")
     assert result.totals == {
         "sources": 3,
         "entities": result.totals["entities"],
@@ -168,7 +168,7 @@ def test_a_curator_extends_each_vocabulary_in_yaml(tmp_path):
         with (data / "vocab" / f"{scheme}.yaml").open("a", encoding="utf-8") as stream:
             stream.write(text)
     out = tmp_path / "out.trig"
-    build(data, "ontology", out)
+    build(data, None, out)
     dataset = load_dataset(out)
     found = {
         str(row.c).rsplit("/", 2)[1]: str(row.scheme).rsplit("/", 1)[1]

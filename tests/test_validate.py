@@ -14,7 +14,7 @@ from ipgraph.namespaces import IPG, IPGR, OA, SDMX_DIMENSION, SDMX_MEASURE, bind
 from ipgraph.validate import check
 
 ROOT = Path(__file__).resolve().parent.parent
-SHAPES = ROOT / "ontology" / "shapes.ttl"
+SHAPES = ROOT / "src" / "ipgraph" / "ontology" / "shapes.ttl"
 OBS = IPGR["observation/northeast-valid-invention-patents-2025-04"]
 MEASURE = IPGR["measure/jilin-ip-favoured-industrial-zones"]
 

@@ -46,7 +46,7 @@ def workload() -> list[tuple[str, dict]]:
     """Every named query without a required parameter, as a POST, plus a few pages."""
     requests = [
         ("/sparql", {"query": named.text})
-        for named in list_named(ROOT / "queries")
+        for named in list_named(ROOT / "src" / "ipgraph" / "queries")
         if not any(param.required for param in named.params)
     ]
     return requests + [(page, {}) for page in PAGES]

@@ -5,7 +5,9 @@ quote it rests on, built into a validated RDF dataset. One module per stage:
 :mod:`ipgraph.facts`, :mod:`ipgraph.build`, :mod:`ipgraph.validate`,
 :mod:`ipgraph.store`, :mod:`ipgraph.query`, :mod:`ipgraph.project`,
 :mod:`ipgraph.view`, :mod:`ipgraph.link`, :mod:`ipgraph.serve`,
-:mod:`ipgraph.export`.
+:mod:`ipgraph.export`. The queries, ontology, templates and starter data it
+reads are package data; :mod:`ipgraph.layout` says where they are and where
+a project folder keeps ``data/`` and ``build/``.
 
 Example:
     >>> import ipgraph

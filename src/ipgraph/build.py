@@ -7,7 +7,7 @@ subjects and objects), and a failed build leaves the previous file as it was
 
 Example:
     >>> from ipgraph.build import build
-    >>> result = build("data", "ontology", "build/ipgraph.trig")   # doctest: +SKIP
+    >>> result = build("data", out="build/ipgraph.trig")          # doctest: +SKIP
     >>> result.triples                                             # doctest: +SKIP
     1024
 """
@@ -28,6 +28,7 @@ from rdflib import Dataset, Graph, Literal, URIRef
 from ipgraph.errors import FactsError
 from ipgraph.facts import CONCEPT_PATHS, KINDS, Facts, Record, Source, load_facts
 from ipgraph.figures import Figure, check_keys, compare, figure_iri, key_of, scope_iri, scope_token
+from ipgraph.layout import ONTOLOGY
 from ipgraph.mappings import LINKS_GRAPH, known_subjects, links_graph
 from ipgraph.namespaces import (
     DCTERMS,
@@ -48,7 +49,7 @@ from ipgraph.namespaces import (
     XSD,
     bind_prefixes,
 )
-from ipgraph.validate import parse_turtle, validate_graph
+from ipgraph.validate import DATACUBE_QUERIES, parse_turtle, validate_graph
 from ipgraph.vocab import Vocabulary, load_vocabulary
 
 __all__ = [
@@ -606,7 +607,7 @@ def write_atomic(path: str | Path, data: bytes) -> None:
 
 def build(
     data_dir: str | Path = "data",
-    ontology_dir: str | Path = "ontology",
+    ontology_dir: str | Path | None = None,
     out: str | Path = "build/ipgraph.trig",
 ) -> BuildResult:
     """Read ``data_dir``, build and validate the dataset, write it to ``out``.
@@ -614,9 +615,13 @@ def build(
     Raises:
         FactsError, QuoteError, SourceError: bad input (nothing is written).
         ValidationError: the dataset breaks the SHACL shapes or the Data Cube
-            integrity constraints (``queries/datacube/`` beside ``ontology_dir``);
+            integrity constraints (the package's ``queries/datacube/``);
             nothing is written.
+
+    ``ontology_dir`` holds ``ipgraph.ttl``, ``datacube.ttl`` and ``shapes.ttl``
+    (default: the package's ``ontology/``).
     """
+    ontology_dir = Path(ontology_dir) if ontology_dir is not None else ONTOLOGY
     ontology = load_ontology(ontology_dir)
     vocabulary = load_vocabulary(Path(data_dir) / "vocab")
     facts = load_facts(data_dir, vocabulary)
@@ -625,8 +630,7 @@ def build(
     # The links graph: data/mappings/*.sssom.tsv, checked against the facts (ipgraph.mappings).
     links = dataset.graph(LINKS_GRAPH)
     links += links_graph(Path(data_dir) / "mappings", known_subjects(dataset))
-    project = Path(ontology_dir).parent
-    validate_graph(dataset, Path(ontology_dir) / "shapes.ttl", project / "queries" / "datacube")
+    validate_graph(dataset, ontology_dir / "shapes.ttl", DATACUBE_QUERIES)
     data = serialize_trig(dataset)
     quads = sum(len(graph) for graph in dataset.graphs())
     check_trig(data, quads, Path(out))

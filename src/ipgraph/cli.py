@@ -18,6 +18,7 @@ from rich.table import Table
 
 from ipgraph import build as build_module
 from ipgraph import export as export_module
+from ipgraph import layout
 from ipgraph import project as project_module
 from ipgraph import validate as validate_module
 from ipgraph import view as view_module
@@ -29,13 +30,47 @@ console = Console(highlight=False, emoji=False)
 errors = Console(stderr=True, highlight=False, emoji=False)
 
 DEFAULT_DATASET = Path("build/ipgraph.trig")
-DEFAULT_SHAPES = Path("ontology/shapes.ttl")
+DEFAULT_SHAPES = layout.SHAPES
+
+
+def _project(ctx: click.Context) -> layout.Project:
+    """The project folder ``--project`` named (default: the current folder)."""
+    return ctx.meta.get("ipgraph.project") or layout.Project()
+
+
+def _set_project(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    ctx.meta["ipgraph.project"] = layout.Project(value if value is not None else Path())
+
+
+_PROJECT_OPTION = click.Option(
+    ["--project"],
+    metavar="DIR",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    is_eager=True,
+    expose_value=False,
+    callback=_set_project,
+    help="The project folder holding data/ and build/ [default: the current folder].",
+)
+
+
+def _in_project(where):
+    """A callback giving an option left out its value in the project: ``where(project)``."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value):
+        return value if value is not None else where(_project(ctx))
+
+    return callback
 
 
 def _dataset_option(help_text: str):
-    """``--dataset``: the built TriG file a command reads (default build/ipgraph.trig)."""
+    """``--dataset``: the built TriG file a command reads (default build/ipgraph.trig in the project)."""
     return click.option(
-        "--dataset", type=click.Path(path_type=Path), default=DEFAULT_DATASET, show_default=True, help=help_text
+        "--dataset",
+        type=click.Path(path_type=Path),
+        default=None,
+        callback=_in_project(lambda project: project.dataset),
+        help=f"{help_text} [default: build/ipgraph.trig in the project]",
     )
 
 
@@ -81,8 +116,19 @@ class UserError(click.ClickException):
         errors.print(f"Error: {self.message}", markup=False, soft_wrap=True)
 
 
+class _Command(click.Command):
+    """A command that takes ``--project DIR``."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.append(_PROJECT_OPTION)
+
+
 class _Group(click.Group):
-    """Turns every :class:`IpgraphError` into a :class:`UserError`."""
+    """Turns every :class:`IpgraphError` into a :class:`UserError`; its commands take ``--project``."""
+
+    command_class = _Command
+    group_class = type
 
     def invoke(self, ctx: click.Context):
         try:
@@ -106,25 +152,46 @@ def main() -> None:
     """
 
 
+@main.command(cls=click.Command)
+@click.argument("folder", type=click.Path(path_type=Path))
+def init(folder: Path) -> None:
+    """Create a project in FOLDER (new or empty): data/ with a starter registry
+    and vocabularies, empty sources/, facts/ and mappings/, and a README.
+
+    Then add a source (data/sources/SLUG.txt and SLUG.yaml) and its facts
+    (data/facts/SLUG.yaml), and build: every command takes --project FOLDER,
+    or run it inside FOLDER.
+
+    \b
+    Example:
+        ipgraph init my-project && ipgraph build --project my-project
+    """
+    files = layout.init(folder)
+    console.print(f"Created the project {folder} ({len(files)} files); read {folder / 'README.md'}.", soft_wrap=True)
+
+
 @main.command()
 @click.option(
     "--data",
     "data_dir",
     type=click.Path(path_type=Path),
-    default=Path("data"),
-    show_default=True,
-    help="Folder with sources/ and facts/.",
+    default=None,
+    callback=_in_project(lambda project: project.data),
+    help="Folder with registry/, vocab/, sources/, facts/ and mappings/ [default: data/ in the project].",
 )
 @click.option(
     "--ontology",
     "ontology_dir",
     type=click.Path(path_type=Path),
-    default=Path("ontology"),
-    show_default=True,
-    help="Folder with ipgraph.ttl, shapes.ttl and vocab/.",
+    default=None,
+    help="Folder with ipgraph.ttl, datacube.ttl and shapes.ttl [default: the package's own].",
 )
 @click.option(
-    "--out", type=click.Path(path_type=Path), default=DEFAULT_DATASET, show_default=True, help="The TriG file to write."
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    callback=_in_project(lambda project: project.dataset),
+    help="The TriG file to write [default: build/ipgraph.trig in the project].",
 )
 def build(data_dir: Path, ontology_dir: Path, out: Path) -> None:
     """Build the dataset from the facts, validate it, and write it as TriG.
@@ -135,6 +202,7 @@ def build(data_dir: Path, ontology_dir: Path, out: Path) -> None:
     \b
     Example:
         ipgraph build --data data --out build/ipgraph.trig
+        ipgraph build --project my-project
     """
     with console.status("Building the graph…"):
         try:
@@ -165,23 +233,23 @@ def build(data_dir: Path, ontology_dir: Path, out: Path) -> None:
 
 
 @main.command()
-@click.argument("file", type=click.Path(path_type=Path), default=DEFAULT_DATASET, required=False)
+@click.argument(
+    "file", type=click.Path(path_type=Path), default=None, required=False, callback=_in_project(lambda p: p.dataset)
+)
 @click.option(
     "--shapes",
     type=click.Path(path_type=Path),
     default=DEFAULT_SHAPES,
-    show_default=True,
-    help="The SHACL shapes file.",
+    help="The SHACL shapes file [default: the package's ontology/shapes.ttl].",
 )
 @click.option(
     "--datacube",
     type=click.Path(path_type=Path),
     default=validate_module.DATACUBE_QUERIES,
-    show_default=True,
-    help="Folder of the Data Cube integrity-constraint queries.",
+    help="Folder of the Data Cube integrity-constraint queries [default: the package's queries/datacube].",
 )
 def validate(file: Path, shapes: Path, datacube: Path) -> None:
-    """Check FILE (default build/ipgraph.trig) against the SHACL shapes and
+    """Check FILE (default build/ipgraph.trig in the project) against the SHACL shapes and
     the W3C Data Cube integrity constraints (IC-1 to IC-21).
 
     Prints each violation with its focus node, path and message; exits with
@@ -206,9 +274,8 @@ def validate(file: Path, shapes: Path, datacube: Path) -> None:
 @click.option(
     "--context",
     type=click.Path(path_type=Path),
-    default=Path("ontology/context.jsonld"),
-    show_default=True,
-    help="JSON-LD context (for --format jsonld).",
+    default=None,
+    help="JSON-LD context (for --format jsonld) [default: the package's ontology/context.jsonld].",
 )
 def export(rdf_format: str, out: Path, dataset: Path, context: Path) -> None:
     """Export the built dataset as Turtle, N-Triples, JSON-LD or TriG.
@@ -235,8 +302,15 @@ _HOPS_OPTION = click.option(
 )
 
 
+def _projections() -> list[Path]:
+    """Where projection queries are looked for: the project's queries/projections/, then the package's."""
+    return _project(click.get_current_context()).query_folders("projections")
+
+
 def _projection(dataset: Path, projection: str, entity: str | None, hops: int):
-    return project_module.project(validate_module.load_dataset(dataset), projection, entity_name=entity, hops=hops)
+    return project_module.project(
+        validate_module.load_dataset(dataset), projection, entity_name=entity, hops=hops, queries=_projections()
+    )
 
 
 @main.command()
@@ -257,7 +331,7 @@ def project(projection: str, entity: str | None, hops: int, graph_format: str, o
     """Project the dataset into a networkx graph and write it as GraphML, GEXF or JSON.
 
     PROJECTION is overview, region-industry, agency-measure, provenance (or
-    any queries/projections/NAME.rq), or entity with an ENTITY (IRI, prefixed
+    any queries/projections/NAME.rq of the project), or entity with an ENTITY (IRI, prefixed
     name such as region:jilin, or label) and --hops.
 
     \b
@@ -339,7 +413,7 @@ def view(
         ipgraph view --all --out build/views
     """
     if all_views:
-        paths = view_module.write_views(validate_module.load_dataset(dataset), out)
+        paths = view_module.write_views(validate_module.load_dataset(dataset), out, queries=_projections())
         console.print(f"Wrote {len(paths)} files into {out}; open {out / 'index.html'} in a browser.", soft_wrap=True)
         return
     if projection is None:
@@ -354,7 +428,6 @@ def view(
 # link: reconcile, accept, enrich (ipgraph.link; reaches the network only here)
 # ---------------------------------------------------------------------------
 
-DEFAULT_CACHE = Path("build/cache/sparql")
 
 
 @main.command()
@@ -435,7 +508,7 @@ def link() -> None:
 def _client(endpoint: str, timeout: float, retries: int, no_cache: bool):
     from ipgraph import link as link_module
 
-    cache = None if no_cache else DEFAULT_CACHE
+    cache = None if no_cache else _project(click.get_current_context()).build / "cache" / "sparql"
     return link_module.SparqlClient(endpoint, timeout=timeout, retries=retries, cache_dir=cache)
 
 
@@ -464,15 +537,15 @@ def _endpoint_options(function):
     "--out",
     type=click.Path(path_type=Path),
     default=None,
-    help="SSSOM file for the candidates [default: data/mappings/proposed/wikidata-TYPE.sssom.tsv].",
+    help="SSSOM file for the candidates [default: proposed/wikidata-TYPE.sssom.tsv in --mappings].",
 )
 @click.option("--all", "relink", is_flag=True, help="Also entities already linked (prints precision and recall).")
 @click.option(
     "--mappings",
     type=click.Path(path_type=Path),
-    default=Path("data/mappings"),
-    show_default=True,
-    help="Folder of the curated SSSOM files.",
+    default=None,
+    callback=_in_project(lambda project: project.data / "mappings"),
+    help="Folder of the curated SSSOM files [default: data/mappings in the project].",
 )
 def reconcile(
     endpoint: str,
@@ -517,16 +590,16 @@ def reconcile(
 @click.option(
     "--proposed",
     type=click.Path(path_type=Path),
-    default=Path("data/mappings/proposed/wikidata-region.sssom.tsv"),
-    show_default=True,
-    help="The SSSOM file of candidates.",
+    default=None,
+    callback=_in_project(lambda project: project.data / "mappings" / "proposed" / "wikidata-region.sssom.tsv"),
+    help="The SSSOM file of candidates [default: data/mappings/proposed/wikidata-region.sssom.tsv in the project].",
 )
 @click.option(
     "--into",
     type=click.Path(path_type=Path),
-    default=Path("data/mappings/wikidata.sssom.tsv"),
-    show_default=True,
-    help="The curated SSSOM file to add them to.",
+    default=None,
+    callback=_in_project(lambda project: project.data / "mappings" / "wikidata.sssom.tsv"),
+    help="The curated SSSOM file to add them to [default: data/mappings/wikidata.sssom.tsv in the project].",
 )
 @click.option("--min-confidence", type=float, default=0.0, show_default=True, help="Skip candidates scoring less.")
 @click.option("--reviewer", default="", help="Your name, recorded as reviewer_label.")
@@ -627,7 +700,8 @@ def _params(values: tuple[str, ...]) -> dict[str, str]:
 def query(
     name, params, output, store, store_path, dataset, timeout, limit, max_bytes, allow_services, list_queries
 ) -> None:
-    """Ask the graph a question: a named query (queries/NAME.rq), a FILE.rq, or - for stdin.
+    """Ask the graph a question: a named query (NAME: ipgraph's own, or queries/NAME.rq
+    of the project, which comes first), a FILE.rq, or - for stdin.
 
     Parameters are bound as RDF terms (an IRI, a prefixed name such as
     region:jilin, or a label), never pasted into the query text. What a
@@ -645,8 +719,9 @@ def query(
     """
     from ipgraph import query as query_module
 
+    folders = _project(click.get_current_context()).query_folders()
     if list_queries:
-        for named in query_module.list_named():
+        for named in query_module.list_named(folders):
             params_text = " ".join(f"{p.name}={p.kind}" if p.required else f"[{p.name}={p.kind}]" for p in named.params)
             console.print(f"{named.name}  {params_text}".rstrip(), markup=False, soft_wrap=True)
             console.print(f"    {named.question}", markup=False, soft_wrap=True)
@@ -658,7 +733,7 @@ def query(
     elif name.endswith(".rq") or "/" in name:
         text = query_module.NamedQuery.from_file(name)
     else:
-        text = query_module.load_named(name)
+        text = query_module.load_named(name, folders)
     graph = query_module.open_graph(
         dataset,
         store,
@@ -667,6 +742,7 @@ def query(
         limit=limit,
         max_bytes=max_bytes,
         allow_services=allow_services,
+        queries=folders,
     )
     result = graph.query(text, **_params(params))
     click.echo(query_module.format_result(result, output), nl=False)
@@ -726,9 +802,9 @@ def query(
 @click.option(
     "--views",
     type=click.Path(path_type=Path),
-    default=Path("build/views"),
-    show_default=True,
-    help="Folder of HTML views (ipgraph view --all) linked from the home page.",
+    default=None,
+    callback=_in_project(lambda project: project.build / "views"),
+    help="Folder of HTML views (ipgraph view --all) linked from the home page [default: build/views in the project].",
 )
 @click.option(
     "--base",
@@ -812,6 +888,7 @@ def serve(
         per_client=per_client,
         allow_services=tuple(allow_services),
         views=views,
+        queries=_project(click.get_current_context()).query_folders(),
         base=base,
         public_url=public_url,
         watch=watch,

@@ -14,6 +14,7 @@ __all__ = [
     "IpgraphError",
     "LinkError",
     "MappingError",
+    "ProjectFolderError",
     "ProjectionError",
     "QueryError",
     "QueryRefused",
@@ -95,6 +96,10 @@ class MappingError(FactsError):
 class LinkError(IpgraphError):
     """Reconciliation or enrichment against an external SPARQL endpoint failed:
     unreachable, timed out, refused (HTTP 429/5xx) or answered nonsense."""
+
+
+class ProjectFolderError(IpgraphError):
+    """A project folder that cannot be created (``ipgraph init``): not empty, or not writable."""
 
 
 class ProjectionError(IpgraphError):

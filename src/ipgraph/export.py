@@ -19,6 +19,7 @@ from rdflib import Graph
 
 from ipgraph.build import write_atomic
 from ipgraph.errors import ExportError
+from ipgraph.layout import CONTEXT
 from ipgraph.namespaces import bind_prefixes
 from ipgraph.validate import load_dataset
 
@@ -35,7 +36,7 @@ def export(dataset_path: str | Path, rdf_format: str, out: str | Path, context: 
         dataset_path: a TriG file written by ``ipgraph build``.
         rdf_format: one of :data:`FORMATS`.
         out: the file to write (replaced atomically).
-        context: the JSON-LD context file (default ``ontology/context.jsonld``).
+        context: the JSON-LD context file (default: the package's ``ontology/context.jsonld``).
 
     Raises:
         ExportError: unknown format, or a missing or unreadable context.
@@ -52,7 +53,7 @@ def export(dataset_path: str | Path, rdf_format: str, out: str | Path, context: 
         return out
     dataset = load_dataset(dataset_path)
     if rdf_format == "jsonld":
-        data = _jsonld(dataset, Path(context or "ontology/context.jsonld"))
+        data = _jsonld(dataset, Path(context or CONTEXT))
     else:
         union = bind_prefixes(Graph(bind_namespaces="none"))
         for s, p, o, _ in dataset.quads((None, None, None, None)):

@@ -1,6 +1,7 @@
 """Project the RDF dataset into networkx graphs that carry meaning.
 
-Each projection is a SPARQL SELECT in ``queries/projections/NAME.rq`` whose
+Each projection is a SPARQL SELECT in ``queries/projections/NAME.rq`` (package
+data, or a project's own ``queries/projections/``) whose
 rows are edges: ``?source ?target`` (IRIs; rows with a literal end are
 dropped, so literals never become nodes), ``?relation`` (the edge label) and
 optionally ``?via`` (a fact the edge rests on) and ``?weight``. Rows with the
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -35,6 +36,7 @@ import networkx as nx
 from rdflib import Dataset, Graph, Literal, URIRef
 
 from ipgraph.errors import ProjectionError
+from ipgraph.layout import QUERIES as _PACKAGE_QUERIES
 from ipgraph.namespaces import IPG, OA, PREFIXES, QB, SCHEMA
 
 __all__ = [
@@ -51,13 +53,12 @@ __all__ = [
     "write",
 ]
 
-#: Where the projection queries live: ``queries/projections`` of the current
-#: folder when there is one (a user's own projections), else the project's.
-QUERIES = (
-    Path("queries/projections")
-    if Path("queries/projections").is_dir()
-    else Path(__file__).resolve().parents[2] / "queries" / "projections"
-)
+#: Where the projection queries live: the package's ``queries/projections``.
+#: A project's own (``Project.query_folders("projections")``) come first.
+QUERIES = _PACKAGE_QUERIES / "projections"
+
+#: One folder of projection queries, or several searched in order.
+Folders = str | Path | Sequence[str | Path]
 
 #: Query files that define node attributes, not a projection.
 _NOT_PROJECTIONS = {"node-details"}
@@ -123,18 +124,26 @@ def run_select(dataset: Graph, query: str) -> list[dict[str, object]]:
             dataset.default_union = restore
 
 
-def names(queries: str | Path = QUERIES) -> list[str]:
+def _folders(queries: Folders) -> list[Path]:
+    if isinstance(queries, str | Path):
+        return [Path(queries)]
+    return [Path(folder) for folder in queries]
+
+
+def names(queries: Folders = QUERIES) -> list[str]:
     """The projections defined in ``queries`` (file names without ``.rq``), plus ``entity``."""
-    found = {path.stem for path in Path(queries).glob("*.rq")} - _NOT_PROJECTIONS
+    found = {path.stem for folder in _folders(queries) for path in folder.glob("*.rq")} - _NOT_PROJECTIONS
     return sorted(found | {"entity"})
 
 
-def _load_query(name: str, queries: str | Path) -> str:
-    path = Path(queries) / f"{name}.rq"
-    if not path.is_file():
-        known = ", ".join(names(queries))
-        raise ProjectionError(f"unknown projection {name!r}; known: {known}", path=path)
-    return path.read_text(encoding="utf-8")
+def _load_query(name: str, queries: Folders) -> str:
+    folders = _folders(queries)
+    for folder in folders:
+        path = folder / f"{name}.rq"
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    known = ", ".join(names(queries))
+    raise ProjectionError(f"unknown projection {name!r}; known: {known}", path=folders[0] / f"{name}.rq")
 
 
 def _curie(iri: str) -> str:
@@ -159,7 +168,7 @@ def _plain(value: object) -> str | int | float:
     return str(value)
 
 
-def _node_details(dataset: Graph, queries: str | Path) -> dict[str, dict[str, object]]:
+def _node_details(dataset: Graph, queries: Folders) -> dict[str, dict[str, object]]:
     """Node attributes from ``node-details.rq``: one dict per node IRI."""
     rows = run_select(dataset, _load_query("node-details", queries))
     collected: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
@@ -248,7 +257,7 @@ def project(
     *,
     entity_name: str | None = None,
     hops: int = 1,
-    queries: str | Path = QUERIES,
+    queries: Folders = QUERIES,
 ) -> nx.MultiDiGraph:
     """The projection ``name`` of ``dataset`` as a MultiDiGraph.
 
@@ -300,7 +309,7 @@ def resolve(graph: nx.Graph, name: str) -> str:
     raise ProjectionError(f"no entity named {name!r} in the overview (try an IRI, a prefixed name or a label)")
 
 
-def entity(dataset: Graph, name: str, *, hops: int = 1, queries: str | Path = QUERIES) -> nx.MultiDiGraph:
+def entity(dataset: Graph, name: str, *, hops: int = 1, queries: Folders = QUERIES) -> nx.MultiDiGraph:
     """The neighbourhood of ``hops`` around one entity in the overview, either edge direction.
 
     Raises:

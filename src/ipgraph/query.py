@@ -1,7 +1,8 @@
-"""Ask the graph questions in SPARQL: named queries (``queries/*.rq``),
+"""Ask the graph questions in SPARQL: named queries (``queries/*.rq``, package data),
 parameters bound as RDF terms, results as rows, tables or W3C result formats.
 
-A named query is a file ``queries/NAME.rq`` that opens with comments::
+A named query is a file ``NAME.rq`` in the package's ``queries/`` (or a
+project's own ``queries/``, searched first) that opens with comments::
 
     # Question: Which regions target a given industry, including narrower ones?
     # @param industry iri required  The industry, e.g. industry:robotics
@@ -25,12 +26,14 @@ Example:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from ipgraph.errors import QueryError
+from ipgraph.layout import QUERIES
 from ipgraph.namespaces import PREFIXES
 from ipgraph.store import (
     DEFAULT_LIMIT,
@@ -56,8 +59,8 @@ __all__ = [
     "shorten",
 ]
 
-#: The folder of named queries: ``queries/`` at the top of the project.
-QUERIES_DIR = Path(__file__).resolve().parents[2] / "queries"
+#: The package's folder of named queries (package data).
+QUERIES_DIR = QUERIES
 #: Output formats of ``ipgraph query``.
 FORMATS = ("table", "csv", "tsv", "json", "xml", "ttl")
 _KINDS = ("iri", "string", "integer", "decimal", "date")
@@ -119,24 +122,41 @@ class NamedQuery:
         return cls(path.stem, path, text, question, tuple(params), declared or bool(params))
 
 
-def list_named(folder: str | Path | None = None) -> list[NamedQuery]:
-    """Every named query in ``folder`` (default :data:`QUERIES_DIR`), by name."""
-    folder = Path(folder) if folder is not None else QUERIES_DIR
-    return [NamedQuery.from_file(path) for path in sorted(folder.glob("*.rq"))]
+#: One folder of named queries, or several searched in order (a project's own first).
+Folders = str | Path | Sequence[str | Path] | None
 
 
-def load_named(name: str, folder: str | Path | None = None) -> NamedQuery:
-    """The named query ``name``.
+def _folders(folders: Folders) -> list[Path]:
+    if folders is None:
+        return [QUERIES_DIR]
+    if isinstance(folders, str | Path):
+        return [Path(folders)]
+    return [Path(folder) for folder in folders]
+
+
+def list_named(folders: Folders = None) -> list[NamedQuery]:
+    """Every named query in ``folders`` (default :data:`QUERIES_DIR`), by name;
+    of two with the same name, the one in the earlier folder."""
+    found: dict[str, Path] = {}
+    for folder in _folders(folders):
+        for path in sorted(folder.glob("*.rq")):
+            found.setdefault(path.stem, path)
+    return [NamedQuery.from_file(found[name]) for name in sorted(found)]
+
+
+def load_named(name: str, folders: Folders = None) -> NamedQuery:
+    """The named query ``name``, from the first of ``folders`` that has it.
 
     Raises:
         QueryError: no such query (the message lists the names there are).
     """
-    folder = Path(folder) if folder is not None else QUERIES_DIR
-    path = folder / f"{name}.rq"
-    if not re.fullmatch(r"[\w.-]+", name) or not path.is_file():
-        names = ", ".join(query.name for query in list_named(folder)) or "(none)"
-        raise QueryError(f"unknown named query {name!r}; the named queries are: {names}")
-    return NamedQuery.from_file(path)
+    if re.fullmatch(r"[\w.-]+", name):
+        for folder in _folders(folders):
+            path = folder / f"{name}.rq"
+            if path.is_file():
+                return NamedQuery.from_file(path)
+    names = ", ".join(query.name for query in list_named(folders)) or "(none)"
+    raise QueryError(f"unknown named query {name!r}; the named queries are: {names}")
 
 
 # ---------------------------------------------------------------------------
@@ -155,7 +175,7 @@ class Graph:
         limit: int | None = DEFAULT_LIMIT,
         max_bytes: int | None = DEFAULT_MAX_BYTES,
         allow_services: tuple[str, ...] | list[str] = (),
-        queries: str | Path | None = None,
+        queries: Folders = None,
     ) -> None:
         check_limits(timeout=timeout, limit=limit, max_bytes=max_bytes)
         self.store = store
@@ -163,7 +183,7 @@ class Graph:
         self.limit = limit
         self.max_bytes = max_bytes
         self.allow_services = tuple(allow_services)
-        self.queries = Path(queries) if queries is not None else QUERIES_DIR
+        self.queries = _folders(queries)
 
     def __len__(self) -> int:
         return len(self.store)
@@ -199,7 +219,7 @@ class Graph:
         )
 
     def query_named(self, name: str, *, timeout: float | None = ..., limit: int | None = ..., **params) -> Result:
-        """Run the named query ``name`` (``queries/NAME.rq``) with ``params``."""
+        """Run the named query ``name`` (``NAME.rq`` of its query folders) with ``params``."""
         return self.query(load_named(name, self.queries), timeout=timeout, limit=limit, **params)
 
     def _bind(self, named: NamedQuery | None, params: dict) -> dict:
@@ -295,7 +315,7 @@ def open_graph(
     limit: int | None = DEFAULT_LIMIT,
     max_bytes: int | None = DEFAULT_MAX_BYTES,
     allow_services: tuple[str, ...] | list[str] = (),
-    queries: str | Path | None = None,
+    queries: Folders = None,
 ) -> Graph:
     """Load ``dataset`` into a store and return a :class:`Graph` to query.
 
@@ -308,7 +328,8 @@ def open_graph(
         max_bytes: bytes of results a query may return before it is stopped
             (:class:`~ipgraph.errors.QueryTooLarge`; ``None``: no limit).
         allow_services: SPARQL endpoints that ``SERVICE`` may call.
-        queries: the folder of named queries (default ``queries/``).
+        queries: the folder of named queries, or folders searched in order
+            (default: the package's, :data:`QUERIES_DIR`).
     """
     check_limits(timeout=timeout, limit=limit, max_bytes=max_bytes)  # before the store is loaded
     return Graph(

@@ -19,6 +19,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -88,7 +89,9 @@ class ServeConfig:
     max_path: int = 2048
     workers: int = 4
     allow_services: tuple[str, ...] = ()
-    queries: Path = query_module.QUERIES_DIR
+    #: The named queries the query page offers: a folder, or folders searched
+    #: in order (a project's own first); pages read each one's ``serve/``.
+    queries: Path | Sequence[Path] = query_module.QUERIES_DIR
     page_queries: Path | None = None
     views: Path | None = VIEWS
     base: str = DEFAULT_BASE
@@ -575,8 +578,10 @@ class Server:
 
     def page_query(self, name: str) -> str:
         if name not in self._page_queries:
-            folder = self.config.page_queries or Path(self.config.queries) / "serve"
-            self._page_queries[name] = query_module.load_named(name, folder).text
+            queries = self.config.queries
+            folders = [queries] if isinstance(queries, str | Path) else list(queries)
+            found = self.config.page_queries or [Path(folder) / "serve" for folder in folders]
+            self._page_queries[name] = query_module.load_named(name, found).text
         return self._page_queries[name]
 
     async def page_rows(self, name: str, **bindings) -> list[dict[str, Any]]:

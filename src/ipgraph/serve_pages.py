@@ -90,8 +90,8 @@ def local_href(iri: str, base: str = DEFAULT_BASE) -> str | None:
     return None
 
 
-def named_queries(folder: Path) -> list[dict[str, Any]]:
-    """The named queries of ``folder`` (:func:`ipgraph.query.list_named`) as
+def named_queries(folder: query_module.Folders) -> list[dict[str, Any]]:
+    """The named queries of ``folder`` (or folders, :func:`ipgraph.query.list_named`) as
     the UI shows them: name, question, parameters and text."""
     return [
         {

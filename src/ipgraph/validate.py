@@ -1,5 +1,5 @@
 """Validate a graph against the SHACL shapes (``ontology/shapes.ttl``) and the
-W3C Data Cube integrity constraints (``queries/datacube/``), and report each
+W3C Data Cube integrity constraints (``queries/datacube/``, both package data), and report each
 violation readably: focus node, path, message.
 
 Both run on the union of all named graphs, so that class targets reach
@@ -25,6 +25,7 @@ from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.exceptions import ParserError
 from rdflib.namespace import SH
 
+from ipgraph import layout
 from ipgraph.errors import IpgraphError, StoreError, ValidationError
 from ipgraph.namespaces import RDFS, bind_prefixes
 
@@ -41,8 +42,8 @@ __all__ = [
     "validate_graph",
 ]
 
-#: The Data Cube normalisation updates and integrity-constraint ASK queries.
-DATACUBE_QUERIES = Path("queries/datacube")
+#: The Data Cube normalisation updates and integrity-constraint ASK queries (package data).
+DATACUBE_QUERIES = layout.DATACUBE_QUERIES
 
 
 @dataclass(frozen=True)
@@ -175,20 +176,15 @@ def check(graph: Graph, shapes: str | Path, datacube: str | Path | None = DATACU
     return Report(
         conforms=bool(conforms) and not violations,
         violations=tuple(violations),
-        warnings=conflicts(data, datacube, ntriples=ntriples),
+        warnings=conflicts(data, ntriples=ntriples),
     )
 
 
-def conflicts(
-    graph: Graph, datacube: str | Path | None = DATACUBE_QUERIES, *, ntriples: bytes | None = None
-) -> tuple[str, ...]:
+def conflicts(graph: Graph, *, ntriples: bytes | None = None) -> tuple[str, ...]:
     """Each figure that sources state with different values, with every
     reading, its source and its quote (``queries/figure-conflicts.rq``, run
     on Oxigraph: on rdflib it took seconds at a few hundred sources)."""
-    folder = Path(datacube).parent if datacube is not None else DATACUBE_QUERIES.parent
-    query = folder / "figure-conflicts.rq"
-    if not query.is_file():
-        return ()
+    query = layout.QUERIES / "figure-conflicts.rq"
     readings: dict[str, list[str]] = {}
     for row in _store(graph, ntriples).query(query.read_text(encoding="utf-8")):
         readings.setdefault(row["figureLabel"].value, []).append(
