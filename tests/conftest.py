@@ -25,7 +25,7 @@ def seed_data(folder: Path) -> Path:
         (folder / part).mkdir()
         for path in (ROOT / "data" / part).glob(f"{SEED}.*"):
             shutil.copy(path, folder / part / path.name)
-    # Registry records whose provenance is another source need that source.
+    # Only the agencies the seed names (the counts of the seed graph are stated for them).
     agencies = folder / "registry" / "agencies.yaml"
     text = agencies.read_text(encoding="utf-8")
     kept, skip = [], False
