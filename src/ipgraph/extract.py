@@ -39,7 +39,16 @@ from .facts import load_facts
 from .periods import parse_stated_number
 from .vocab import Vocabulary, load_vocabulary
 
-__all__ = ["Gazetteer", "extract", "load_gazetteer", "read_article", "strip_html"]
+__all__ = [
+    "Draft",
+    "Gazetteer",
+    "draft_article",
+    "dump_draft",
+    "extract",
+    "load_gazetteer",
+    "read_article",
+    "strip_html",
+]
 
 #: An article longer than this is refused (a news article is a few kB).
 MAX_ARTICLE_BYTES = 8 * 1024 * 1024
@@ -329,10 +338,16 @@ _NUMBER = re.compile(
 )
 _PERCENT_AFTER = re.compile(r"\s?(?:percent|per cent|%|percentage points)")
 _YOY = [
-    re.compile(r"\b(?P<dir>up|rise of|increase of|growth of|jump of|grew by|increased by|rose by|down|decrease of|"
-               r"drop of|fell by)\s+(?P<n>\d+(?:\.\d+)?)\s?(?:percent|%)", re.IGNORECASE),
-    re.compile(r"\b(?:an?\s+)?(?P<n>\d+(?:\.\d+)?)\s?(?:percent|%)\s+(?:year-on-year|year on year)\s*"
-               r"(?P<dir>increase|growth|rise|decrease|decline|drop)?", re.IGNORECASE),
+    re.compile(
+        r"\b(?P<dir>up|rise of|increase of|growth of|jump of|grew by|increased by|rose by|down|decrease of|"
+        r"drop of|fell by)\s+(?P<n>\d+(?:\.\d+)?)\s?(?:percent|%)",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"\b(?:an?\s+)?(?P<n>\d+(?:\.\d+)?)\s?(?:percent|%)\s+(?:year-on-year|year on year)\s*"
+        r"(?P<dir>increase|growth|rise|decrease|decline|drop)?",
+        re.IGNORECASE,
+    ),
 ]
 _MONTH_BEFORE = re.compile(
     r"(?:January|February|March|April|May|June|July|August|September|October|November|December)\s$"
@@ -437,9 +452,7 @@ def _figures(context: _Context, sentences: list[_Sentence]) -> list[dict[str, An
     vocabulary = context.gazetteer.vocabulary
     patterns = _indicators(vocabulary)
     qualifiers = [
-        (concept.id, word)
-        for concept in vocabulary.concepts.get("qualifier", {}).values()
-        for word in concept.words
+        (concept.id, word) for concept in vocabulary.concepts.get("qualifier", {}).values() for word in concept.words
     ]
     results: list[dict[str, Any]] = []
     last_period: _Period | None = None
@@ -647,8 +660,15 @@ def _group(context: _Context, sentences: list[_Sentence]) -> dict[str, Any] | No
             r"\bthe (?:two|three|four|five|six) (?:provinces|provincial-level regions|regions)\b", context.text
         )
         quote = unique_quote(context.text, regions[0][0], regions[-1][1], (sentence.start, sentence.end))
-        return {"id": ident, "label": label, "members": members, "quote": quote, "_known": bool(known),
-                "_start": later.start() if later else -1, "_list": (sentence.start, sentence.end)}
+        return {
+            "id": ident,
+            "label": label,
+            "members": members,
+            "quote": quote,
+            "_known": bool(known),
+            "_start": later.start() if later else -1,
+            "_list": (sentence.start, sentence.end),
+        }
     return None
 
 
@@ -763,20 +783,29 @@ def extract(
         context.main_area = None  # the article is about a place the registry does not know
     agencies = _agencies(context)
     observations = _one_per_key(_figures(context, sentences))
-    _unique_ids(
-        observations, lambda o: _slug_id(f"{o['area']}-{o['indicator']}-{_period_token(o['period'])}")
-    )
+    _unique_ids(observations, lambda o: _slug_id(f"{o['area']}-{o['indicator']}-{_period_token(o['period'])}"))
     measures = _measures(context, sentences, agencies)
     _unique_ids(measures, lambda m: _slug_id(f"{m['implemented_in']}-{m['type']}"))
     draft: dict[str, Any] = {"source": slug}
     if group and not group["_known"]:
         draft["region_groups"] = [
-            {"id": group["id"], "label": group["label"], "members": group["members"], "quote": group["quote"],
-             "confidence": 0.7}
+            {
+                "id": group["id"],
+                "label": group["label"],
+                "members": group["members"],
+                "quote": group["quote"],
+                "confidence": 0.7,
+            }
         ]
     mentions: dict[str, dict[str, Any]] = {}
-    path = {"region": "region", "city": "city", "agency": "agency", "country": "country",
-            "region-group": "region-group", "industry": "industry"}
+    path = {
+        "region": "region",
+        "city": "city",
+        "agency": "agency",
+        "country": "country",
+        "region-group": "region-group",
+        "industry": "industry",
+    }
     for start, end, kind, ident in names + [(a, b, "agency", ident) for a, b, ident in agencies]:
         if ident in mentions or (group and not group["_known"] and ident == group["id"]):
             continue
@@ -798,7 +827,7 @@ def dump_draft(draft: dict[str, Any]) -> str:
     header = (
         f"# Draft facts of {draft['source']}, written by `ipgraph extract`: review every\n"
         "# item (quote, value, period, area), delete what is wrong, then `ipgraph accept`.\n"
-        "# `confidence` is the extractor's; accept removes it.\n"
+        "# The extractor rated each item (confidence, 0-1); accept removes those lines.\n"
     )
     return header + yaml.safe_dump(draft, sort_keys=False, allow_unicode=True, width=100)
 
@@ -811,3 +840,58 @@ def strip_confidence(document: Any) -> Any:
         return [strip_confidence(value) for value in document]
     return document
 
+
+@dataclass
+class Draft:
+    """A drafted article: its facts document, stored text and metadata, and
+    whether ``data/sources/`` already holds that text."""
+
+    slug: str
+    document: dict[str, Any]
+    text: str
+    meta: dict[str, Any]
+    stored: bool
+
+    @property
+    def empty(self) -> bool:
+        """Nothing of interest found: no figures, measures or mentions."""
+        return set(self.document) == {"source"}
+
+
+def _article_slug(path: Path, meta: dict[str, Any]) -> str:
+    if re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", path.stem):
+        return path.stem
+    date = meta.get("date_published")
+    publisher = _slug_id(str(meta.get("publisher", "article")))[:20].strip("-") or "article"
+    topic = _slug_id(str(meta.get("headline") or path.stem))[:40].strip("-") or "draft"
+    return f"{publisher}-{date}-{topic}" if date else f"{publisher}-{topic}"
+
+
+def draft_article(path: str | Path, data_dir: str | Path = "data") -> Draft:
+    """Read the article at ``path`` (and the ``.yaml`` metadata beside it)
+    and draft its facts with the gazetteer of ``data_dir`` (the article's own
+    curated facts, if any, are left out of it).
+
+    Raises:
+        SourceError: the article is not a readable UTF-8 text (see :func:`read_article`).
+        FactsError: ``data_dir`` does not load.
+    """
+    path, data_dir = Path(path), Path(data_dir)
+    text, meta = read_article(path)
+    slug = _article_slug(path, meta)
+    stored_path = data_dir / "sources" / f"{slug}.txt"
+    stored = stored_path.is_file() and stored_path.read_text("utf-8") == text
+    if stored and not meta:
+        loaded = yaml.safe_load((data_dir / "sources" / f"{slug}.yaml").read_text("utf-8"))
+        meta = loaded if isinstance(loaded, dict) else {}
+    date = meta.get("date_published")
+    if isinstance(date, str):
+        try:
+            date = dt.date.fromisoformat(date)
+        except ValueError:
+            date = None
+    gazetteer = load_gazetteer(data_dir, exclude_source=slug)
+    document = extract(
+        text, gazetteer, slug, date=date if isinstance(date, dt.date) else None, headline=meta.get("headline")
+    )
+    return Draft(slug, document, text, meta, stored)
