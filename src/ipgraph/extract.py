@@ -27,7 +27,7 @@ import html.parser
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -90,6 +90,14 @@ class Gazetteer:
         self.names[key] = (kind, ident)
 
 
+@lru_cache(maxsize=4)
+def _load_data(data_dir: Path, stamp: tuple) -> tuple[Vocabulary, Any]:
+    """The vocabulary and facts of ``data_dir``, read again when a file changes (``stamp``)."""
+    del stamp
+    vocabulary = load_vocabulary(data_dir / "vocab")
+    return vocabulary, load_facts(data_dir, vocabulary)
+
+
 def load_gazetteer(data_dir: str | Path, exclude_source: str | None = None) -> Gazetteer:
     """The gazetteer of ``data_dir``: registry records, region groups of
     sources other than ``exclude_source``, and the vocabulary's industries.
@@ -97,9 +105,9 @@ def load_gazetteer(data_dir: str | Path, exclude_source: str | None = None) -> G
     Raises:
         FactsError: the data does not load (see :func:`ipgraph.facts.load_facts`).
     """
-    data_dir = Path(data_dir)
-    vocabulary = load_vocabulary(data_dir / "vocab")
-    facts = load_facts(data_dir, vocabulary)
+    data_dir = Path(data_dir).resolve()
+    stamp = tuple(sorted((str(path), path.stat().st_mtime_ns) for path in data_dir.glob("*/*.yaml")))
+    vocabulary, facts = _load_data(data_dir, stamp)
     gazetteer = Gazetteer(vocabulary=vocabulary)
     paths = {"regions": "region", "cities": "city", "agencies": "agency", "countries": "country"}
     for record in facts.records.values():
@@ -566,6 +574,60 @@ def _figures(context: _Context, sentences: list[_Sentence]) -> list[dict[str, An
     return results
 
 
+_TABLE_TITLE = re.compile(r"^Table \d+\.? (?P<title>[^\n]+)$", re.MULTILINE)
+_TABLE_MONTH = re.compile(r"^(?P<month>[A-Z][a-z]+) (?P<year>(?:19|20)\d\d)$", re.MULTILINE)
+_TABLE_ROW = re.compile(r"^(?P<name>[^\n%]{2,40})\n[ \t]*\n(?P<value>\d+(?:\.\d+)?)%$", re.MULTILINE)
+
+
+def _table_figures(context: _Context) -> list[dict[str, Any]]:
+    """Figures of a statistics table stored one cell a line: a title naming
+    the indicator ("Table 9 Statistics on ..."), a month line ("October
+    2018"), then rows of a place and its percentage."""
+    text = context.text
+    title = _TABLE_TITLE.search(text)
+    month = _TABLE_MONTH.search(text)
+    if not title or not month:
+        return []
+    months = _lexicon("periods")["months"]
+    if month["month"].lower() not in months:
+        return []
+    period = f"{month['year']}-{months.index(month['month'].lower()) + 1:02d}"
+    entry = None
+    for pattern, candidate in _indicators(context.gazetteer.vocabulary):
+        if pattern.search(title["title"]) and candidate["unit"] == "percent":
+            entry = candidate
+            break
+    if entry is None:
+        return []
+    results = []
+    for row in _TABLE_ROW.finditer(text, month.end()):
+        name = row["name"].strip()
+        place = context.gazetteer.names.get(name.lower())
+        if name == "Total" and "China" in title["title"]:
+            place = ("country", "china")
+        if place is None or place[0] not in _PLACE_KINDS:
+            continue
+        quote = row[0]
+        if text.count(quote) != 1:
+            continue
+        value = Decimal(row["value"])
+        results.append(
+            {
+                "id": "",
+                "indicator": entry["id"],
+                "area": place[1],
+                "figure": "stock",
+                "period": period,
+                "value": float(value),
+                "stated_value": row["value"],
+                "unit": "percent",
+                "quote": quote,
+                "confidence": 0.85,
+            }
+        )
+    return results
+
+
 _LOCAL_PLACE = re.compile(
     r"\b([A-Z][a-z]+) (?:New Area|New District|District|County|Economic and Technological Development Zone|"
     r"High-tech Zone|Free Trade Zone)\b"
@@ -782,7 +844,7 @@ def extract(
     if unknown and context.main_area and max(unknown.values()) >= counts.get(context.main_area, 0):
         context.main_area = None  # the article is about a place the registry does not know
     agencies = _agencies(context)
-    observations = _one_per_key(_figures(context, sentences))
+    observations = _one_per_key(_figures(context, sentences) + _table_figures(context))
     _unique_ids(observations, lambda o: _slug_id(f"{o['area']}-{o['indicator']}-{_period_token(o['period'])}"))
     measures = _measures(context, sentences, agencies)
     _unique_ids(measures, lambda m: _slug_id(f"{m['implemented_in']}-{m['type']}"))
