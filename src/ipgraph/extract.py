@@ -79,6 +79,7 @@ class Gazetteer:
     capitals: dict[str, str] = field(default_factory=dict)  # city -> region
     city_region: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # id -> English label
+    taken: set[tuple[str, str]] = field(default_factory=set)  # (section, id) declared elsewhere
 
     def add(self, name: str, kind: str, ident: str) -> None:
         key = name.lower().strip()
@@ -112,6 +113,8 @@ def load_gazetteer(data_dir: str | Path, exclude_source: str | None = None) -> G
     paths = {"regions": "region", "cities": "city", "agencies": "agency", "countries": "country"}
     for record in facts.records.values():
         fields = record.fields
+        if record.source != exclude_source and record.kind != "mentions":
+            gazetteer.taken.add((record.kind, record.id))
         if record.source is None and record.kind in paths:
             kind = paths[record.kind]
         elif record.kind == "region_groups" and record.source != exclude_source:
@@ -790,12 +793,18 @@ def _slug_id(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60].strip("-")
 
 
-def _unique_ids(items: list[dict[str, Any]], make: Any) -> None:
-    seen: dict[str, int] = {}
+def _unique_ids(items: list[dict[str, Any]], make: Any, section: str, taken: set[tuple[str, str]]) -> None:
+    """Give each item an id of its own: not repeated in the draft, nor
+    declared in ``section`` by another source (ids of facts are global)."""
+    used = {ident for kind, ident in taken if kind == section}
     for item in items:
         base = make(item)
-        seen[base] = seen.get(base, 0) + 1
-        item["id"] = base if seen[base] == 1 else f"{base}-{seen[base]}"
+        ident, number = base, 1
+        while ident in used:
+            number += 1
+            ident = f"{base}-{number}"
+        used.add(ident)
+        item["id"] = ident
 
 
 def extract(
@@ -845,9 +854,14 @@ def extract(
         context.main_area = None  # the article is about a place the registry does not know
     agencies = _agencies(context)
     observations = _one_per_key(_figures(context, sentences) + _table_figures(context))
-    _unique_ids(observations, lambda o: _slug_id(f"{o['area']}-{o['indicator']}-{_period_token(o['period'])}"))
+    _unique_ids(
+        observations,
+        lambda o: _slug_id(f"{o['area']}-{o['indicator']}-{_period_token(o['period'])}"),
+        "observations",
+        gazetteer.taken,
+    )
     measures = _measures(context, sentences, agencies)
-    _unique_ids(measures, lambda m: _slug_id(f"{m['implemented_in']}-{m['type']}"))
+    _unique_ids(measures, lambda m: _slug_id(f"{m['implemented_in']}-{m['type']}"), "measures", gazetteer.taken)
     draft: dict[str, Any] = {"source": slug}
     if group and not group["_known"]:
         draft["region_groups"] = [

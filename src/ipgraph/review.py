@@ -87,6 +87,9 @@ def _checked_copy(draft: Path, data_dir: Path, workdir: Path, replace: bool = Fa
         # Report the reviewer's file, not the temporary copy (same lines).
         if error.path == checked:
             error.path = draft
+        elif error.path is not None and copy in error.path.parents:
+            error.path = data_dir / error.path.relative_to(copy)
+        error.message = error.message.replace(str(copy), str(data_dir))
         raise
     return slug, text, copy
 
