@@ -394,12 +394,22 @@ _YOY_LIST = re.compile(
 
 
 def _find_indicator(
-    after: str, before: str, patterns: list[tuple[re.Pattern, dict[str, str]]]
+    after: str, before: str, patterns: list[tuple[re.Pattern, dict[str, str]]], stated: str = ""
 ) -> tuple[dict[str, str], float, int] | None:
     """The indicator named right after the number (``195,000 valid invention
     patents``), else right before it (``the number of ... has reached``), with
     a confidence and the end of the match (an offset into ``after``, or 0)."""
     best = None
+    # A phrase around the number ("granted 163,000 patents", "placed 341 cases on file").
+    window = before + stated + after
+    for pattern, entry in patterns:
+        for match in pattern.finditer(window):
+            if match.start() < len(before) and match.end() > len(before) + len(stated):
+                score = (-(match.end() - match.start()),)
+                if best is None or score < best[0]:
+                    best = (score, entry, 0.95, match.end() - len(before) - len(stated))
+    if best:
+        return best[1], best[2], best[3]
     for pattern, entry in patterns:
         for match in pattern.finditer(after):
             gap = after[: match.start()]
@@ -505,7 +515,7 @@ def _figures(context: _Context, sentences: list[_Sentence]) -> list[dict[str, An
             after = text[end:stop].split(";")[0]
             previous = [m.end() for m in numbers if m.end() <= start]
             before = text[max([0, *previous]) : start].split(";")[-1]
-            found = _find_indicator(after, before, patterns)
+            found = _find_indicator(after, before, patterns, match[0])
             if found is None:
                 continue
             entry, indicator_confidence, named_until = found

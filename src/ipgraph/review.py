@@ -9,6 +9,7 @@ first, as the facts format has no place for them.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 import tempfile
@@ -184,6 +185,11 @@ def _write_yaml_draft(draft: Draft, out: Path) -> list[Path]:
         write_atomic(article, draft.text.encode("utf-8"))
         fields = {key: draft.meta.get(key) for key in ("headline", "publisher", "date_published", "url", "language")}
         fields["language"] = fields["language"] or "en"
+        if isinstance(fields["date_published"], str):  # a date, not a quoted string, in the YAML
+            try:
+                fields["date_published"] = dt.date.fromisoformat(fields["date_published"])
+            except ValueError:
+                fields["date_published"] = None
         missing = [key for key, value in fields.items() if value in (None, "")]
         header = "# Metadata of the article; fill in what is missing before `ipgraph accept`.\n"
         if missing:
