@@ -363,6 +363,7 @@ _NUMBER = re.compile(
     r"(?: (?P<scale>thousand|million|billion|trillion))?"
     r"(?![\w]|,\d|\.\d|-\d|–\d|\s(?:years?|months?|days?|times)\b)"
 )
+_BREAKDOWN = re.compile(r"(?:including|among which|of which|among them)\s+(?:\S+\s+)?$", re.IGNORECASE)
 _PERCENT_AFTER = re.compile(r"\s?(?:percent|per cent|%|percentage points)")
 _YOY = [
     re.compile(
@@ -455,6 +456,8 @@ class _Context:
     main_area: str | None = None
     group: dict[str, Any] | None = None
     unknown_places: tuple[str, ...] = ()
+    #: The article's one year, when every period phrase in it names that year.
+    year: _Period | None = None
     _starts: list[int] = field(default_factory=list)
 
     def between(self, start: int, end: int) -> list[tuple[int, int, str, str]]:
@@ -520,9 +523,13 @@ def _figures(context: _Context, sentences: list[_Sentence]) -> list[dict[str, An
             numbers.append(match)
             if _PERCENT_AFTER.match(tail) or re.match(r"\s?times\b", tail):
                 continue
-            if re.search(r"(?:including|among which|of which|among them)\s+(?:\S+\s+)?$", head, re.IGNORECASE):
-                continue  # a breakdown of the figure before: its scope is not known
             candidates.append(match)
+        breakdowns = {
+            index
+            for index, match in enumerate(candidates)
+            if _BREAKDOWN.search(text[: match.start()])
+        }
+        drafted: list[str] = []  # the indicators of this sentence's figures so far
         listed: dict[int, tuple[Decimal, int]] = {}  # candidate index -> (change, end of the list)
         for listing in _YOY_LIST.finditer(text):
             changes = [Decimal(n) for n in re.findall(r"\d+(?:\.\d+)?", listing["list"])]
@@ -542,6 +549,9 @@ def _figures(context: _Context, sentences: list[_Sentence]) -> list[dict[str, An
             if found is None:
                 continue
             entry, indicator_confidence, named_until = found
+            if index in breakdowns and (not drafted or entry["id"] == drafted[-1]):
+                continue  # a part of the figure before ("including 317 in e-commerce"): its scope is not known
+            drafted.append(entry["id"])
             # The period: the nearest before the number, else after it, else carried.
             period = next((p for p in reversed(periods) if p.start < start), None) or next(
                 (p for p in periods if p.start >= end), None
@@ -549,8 +559,12 @@ def _figures(context: _Context, sentences: list[_Sentence]) -> list[dict[str, An
             period_confidence = 0.95
             if period is None:
                 period, period_confidence = carried, 0.8
+            if period is None and context.year is not None:
+                period, period_confidence = context.year, 0.7
             if period is None:
                 continue
+            if entry["figure"] == "flow" and period.figure == "stock":
+                continue  # a count over an interval dated at an instant: which interval is not said
             area = _area_for(context, sentence, start)
             if area is None:
                 continue
@@ -886,6 +900,15 @@ def extract(
     context.unknown_places = tuple(unknown)
     if unknown and context.main_area and max(unknown.values()) >= counts.get(context.main_area, 0):
         context.main_area = None  # the article is about a place the registry does not know
+    years = {
+        period.value
+        for sentence in sentences
+        for period in _periods_in(sentence.text, date, None)
+        if isinstance(period.value, str) and len(period.value) == 4
+    }
+    everything = {str(p.value) for sentence in sentences for p in _periods_in(sentence.text, date, None)}
+    if len(years) == 1 and everything == years:
+        context.year = _Period(0, 0, years.pop(), None)
     agencies = _agencies(context)
     observations = _one_per_key(_figures(context, sentences) + _table_figures(context))
     _unique_ids(
