@@ -246,3 +246,20 @@ def test_eval_on_dev_scores_figures_and_the_command_prints_them():
     assert result.exit_code == 0
     assert "figures" in result.output and "precision" in result.output
     assert f"{total['figures'].precision:.2f}" in result.output
+
+
+@pytest.mark.parametrize(
+    "slug",
+    [
+        "cnipa-2021-04-29-wuhan-ip-white-paper",
+        "cnipa-2018-11-15-valid-inventions-maintained-over-five-years",
+        "chinadaily-2022-04-27-shandong-ip-development",
+    ],
+)
+def test_corpus_drafts_check_and_build_as_curated_facts(slug, tmp_path):
+    """A draft in place of the article's curated file loads, passes the key
+    checks and builds (``--format trig`` runs the same checks as accept)."""
+    out = tmp_path / "draft.trig"
+    result = run("extract", DATA / "sources" / f"{slug}.txt", "--out", out, "--format", "trig", "--data", DATA)
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_size > 1000
