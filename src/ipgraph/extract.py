@@ -753,6 +753,50 @@ def _agencies(context: _Context) -> list[tuple[int, int, str]]:
     return found
 
 
+def _people(context: _Context) -> list[dict[str, Any]]:
+    """"NAME, TITLE of ORG" where ORG is a known agency."""
+    titles = sorted(_lexicon("people")["titles"], key=len, reverse=True)
+    title = "|".join(re.escape(t) for t in titles)
+    pattern = re.compile(
+        rf"\b(?P<name>[A-Z][a-z]+ [A-Z][a-z]+), (?P<title>(?:{title})(?: and (?:{title}))?) (?:of|for|at) "
+        r"(?P<org>[^,.;\n]{3,90})",
+        re.IGNORECASE,
+    )
+    result = []
+    for match in pattern.finditer(context.text):
+        if not (match["name"][0].isupper() and match["name"].split()[1][0].isupper()):
+            continue
+        org = match["org"]
+        agency = None
+        found = _AGENCY.search(org)
+        if found and found.start() <= 4:
+            sub = _Context(context.text, context.gazetteer, context.date, [], context.main_area)
+            agencies = [a for a in _agencies(sub) if a[0] == match.start("org") + found.start()]
+            agency = agencies[0][2] if agencies else None
+        if agency is None:
+            key = re.sub(r"^the ", "", org.strip(), flags=re.IGNORECASE).lower()
+            for name, (kind, ident) in context.gazetteer.names.items():
+                if kind == "agency" and key.startswith(name):
+                    agency = ident
+                    break
+        if agency is None:
+            continue
+        quote = unique_quote(context.text, match.start(), match.end())
+        if _repeated(context.text, quote):
+            continue
+        result.append(
+            {
+                "id": _slug_id(match["name"]),
+                "label": match["name"],
+                "job_title": match["title"],
+                "works_for": agency,
+                "quote": quote,
+                "confidence": 0.8,
+            }
+        )
+    return list({person["id"]: person for person in result}.values())
+
+
 def _group(context: _Context, sentences: list[_Sentence]) -> dict[str, Any] | None:
     """A region group: the first sentence that lists two or more regions."""
     for sentence in sentences:
@@ -950,6 +994,17 @@ def extract(
         if _repeated(text, quote):
             continue
         mentions[ident] = {"id": ident, "of": f"{path[kind]}/{ident}", "quote": quote, "confidence": 0.9}
+    people = []
+    for person in _people(context):
+        if ("people", person["id"]) in gazetteer.taken:  # another source declares them: a mention
+            mentions.setdefault(
+                person["id"],
+                {"id": person["id"], "of": f"person/{person['id']}", "quote": person["quote"], "confidence": 0.7},
+            )
+        else:
+            people.append(person)
+    if people:
+        draft["people"] = people
     if observations:
         draft["observations"] = observations
     if measures:

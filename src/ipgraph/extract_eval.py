@@ -174,7 +174,10 @@ def score_article(data_dir: Path, slug: str, groups: dict[str, frozenset[str]]) 
         "agencies": _sets(agencies, _mentioned(predicted, "agency")),
         "industries": _sets(_industries(gold), _industries(predicted)),
         "measures": _overlapping(_spans(gold, "measures", draft.text), _spans(predicted, "measures", draft.text)),
-        "people": Score(0, len(predicted.get("people", []) or []), len(gold.get("people", []) or [])),
+        "people": _sets(
+            {(p["label"].lower(), p["works_for"]) for p in gold.get("people", []) or []},
+            {(p["label"].lower(), p["works_for"]) for p in predicted.get("people", []) or []},
+        ),
         "events": Score(0, len(predicted.get("events", []) or []), len(gold.get("events", []) or [])),
     }
 
