@@ -69,7 +69,13 @@ def test_seed_entities_and_measures(seed_draft):
     assert {("liaoning", "training-centre"), ("heilongjiang", "financing-policy"), ("jilin", "industrial-zone")} <= (
         measures
     )
-    for section in ("mentions", "measures", "observations", "region_groups"):
+    (person,) = seed_draft.document["people"]
+    assert (person["label"], person["job_title"], person["works_for"]) == (
+        "Yang Zhihong",
+        "deputy head",
+        "inner-mongolia-ip-agency",
+    )
+    for section in ("mentions", "measures", "observations", "region_groups", "people"):
         for item in seed_draft.document.get(section, []):
             assert seed_draft.text.count(item["quote"]) == 1, item
 
