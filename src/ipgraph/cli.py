@@ -909,3 +909,112 @@ def serve(
         soft_wrap=True,
     )
     serve_module.serve(app, host, port)
+
+
+# ---------------------------------------------------------------------------
+# extract, accept, eval-extract: drafting the facts of a new article
+# ---------------------------------------------------------------------------
+
+_DATA_OPTION = click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(path_type=Path),
+    default=Path("data"),
+    show_default=True,
+    help="Folder with registry/, vocab/, sources/ and facts/.",
+)
+
+
+@main.command()
+@click.argument("article", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), help="The draft to write (default: print it).")
+@click.option(
+    "--format",
+    "draft_format",
+    type=click.Choice(["yaml", "trig"]),
+    default="yaml",
+    show_default=True,
+    help="A facts draft (YAML, as data/facts/) or its source graph (TriG).",
+)
+@_DATA_OPTION
+def extract(article: Path, out: Path | None, draft_format: str, data_dir: Path) -> None:
+    """Draft the facts of a new article for review: mentions, figures, measures.
+
+    Reads ARTICLE (UTF-8 text or HTML, tags stripped) and the .yaml metadata
+    beside it. Every drafted item has its exact quote and a confidence; a
+    figure is drafted only when its indicator, period and area are found.
+    Never writes into data/facts/: review the draft, then `ipgraph accept` it.
+    With --out, the article text and metadata are written beside the draft
+    (DRAFT.article.txt, DRAFT.article.yaml) when data/sources/ lacks them.
+
+    \b
+    Example:
+        ipgraph extract new-article.txt --out draft.yaml
+    """
+    from ipgraph import extract as extract_module
+    from ipgraph import review
+
+    draft = extract_module.draft_article(article, data_dir)
+    if out is None:
+        if draft_format == "trig":
+            raise UserError("--format trig needs --out")
+        sys.stdout.write(extract_module.dump_draft(draft.document))
+    else:
+        written = review.write_draft(draft, out, data_dir, draft_format)
+        console.print(f"Wrote {', '.join(map(str, written))}.", markup=False, soft_wrap=True)
+    if draft.empty:
+        errors.print(
+            f"Note: nothing to draft in {article}: no figures, measures or known entities found.", markup=False
+        )
+    else:
+        sections = [(section, items) for section, items in draft.document.items() if section != "source"]
+        counts = ", ".join(f"{len(items)} {section}" for section, items in sections)
+        errors.print(f"Drafted {counts} for {draft.slug}.", markup=False, soft_wrap=True)
+
+
+@main.command("accept")
+@click.argument("draft", type=click.Path(path_type=Path))
+@_DATA_OPTION
+def accept_draft(draft: Path, data_dir: Path) -> None:
+    """Check a reviewed draft as curated facts, then move it into data/facts/.
+
+    The draft is loaded with everything in --data (quotes, references, units,
+    figure keys) in a temporary copy; only if that passes is it written to
+    data/facts/<slug>.yaml, without the extractor's confidence lines.
+
+    \b
+    Example:
+        ipgraph accept draft.yaml
+    """
+    from ipgraph import review
+
+    target = review.accept(draft, data_dir)
+    console.print(f"Accepted {draft} as {target}.", markup=False, soft_wrap=True)
+
+
+@main.command("eval-extract")
+@click.option(
+    "--split",
+    type=click.Choice(["dev", "test", "all"]),
+    default="dev",
+    show_default=True,
+    help="Articles to score: dev (tune on these), test (held out), or all.",
+)
+@click.option("--markdown", is_flag=True, help="Print Markdown tables (for benchmarks/README.md).")
+@_DATA_OPTION
+def eval_extract(split: str, markdown: bool, data_dir: Path) -> None:
+    """Draft every curated article and score the drafts against data/facts/.
+
+    Prints precision, recall and F1 per kind of item (figures with the full
+    key right; figure values alone; regions, agencies, industries, measures,
+    people, events) and the figures of each article. The test split is
+    sha256(slug) % 3 == 0; the seed article is always in dev.
+
+    \b
+    Example:
+        ipgraph eval-extract --split test
+    """
+    from ipgraph import extract_eval
+
+    report = extract_eval.evaluate(data_dir, split)
+    console.print(extract_eval.format_report(report, markdown), markup=False, soft_wrap=True)
