@@ -46,9 +46,8 @@ def export(dataset_path: str | Path, rdf_format: str, out: str | Path, context: 
     dataset_path, out = Path(dataset_path), Path(out)
     if rdf_format == "trig":
         load_dataset(dataset_path)  # fails clearly on a missing or broken file
-        out.parent.mkdir(parents=True, exist_ok=True)
         if dataset_path.resolve() != out.resolve():
-            write_atomic(out, dataset_path.read_bytes())
+            write_atomic(out, dataset_path.read_bytes(), rdf_format="trig")
         return out
     dataset = load_dataset(dataset_path)
     if rdf_format == "jsonld":
@@ -58,11 +57,13 @@ def export(dataset_path: str | Path, rdf_format: str, out: str | Path, context: 
         for s, p, o, _ in dataset.quads((None, None, None, None)):
             union.add((s, p, o))
         if rdf_format == "nt":
-            lines = sorted(set(union.serialize(format="nt").splitlines()) - {""})
-            data = ("\n".join(lines) + "\n").encode("utf-8")
+            # N-Triples ends each triple at "\n" and escapes it in literals; splitlines()
+            # would also cut at U+2028, U+0085, VT, FF ... that literals may hold.
+            lines = sorted(set(union.serialize(format="nt", encoding="utf-8").split(b"\n")) - {b""})
+            data = b"\n".join(lines) + b"\n"
         else:
             data = union.serialize(format="turtle").encode("utf-8")
-    write_atomic(out, data)
+    write_atomic(out, data, rdf_format=rdf_format)
     return out
 
 

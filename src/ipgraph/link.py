@@ -28,12 +28,13 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import httpx
+import pyoxigraph
 import yaml
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from ipgraph.build import write_atomic
-from ipgraph.errors import LinkError
+from ipgraph.errors import LinkError, OutputError
 from ipgraph.mappings import (
     COLUMNS,
     ENRICHMENT_DIR,
@@ -102,6 +103,10 @@ ENTITY_TYPES = {
 _NAME_SCORES = {"label": Decimal("1.0"), "alt": Decimal("0.9"), "zh": Decimal("0.9")}
 
 
+#: Bytes of one endpoint answer past which it is refused (a hostile or broken endpoint).
+MAX_RESPONSE_BYTES = 64 << 20
+
+
 def _user_agent() -> str:
     try:
         own = version("ipgraph")
@@ -167,6 +172,21 @@ class SparqlClient:
         key = hashlib.sha256(f"{self.endpoint}\n{query}".encode()).hexdigest()
         return self.cache_dir / endpoint_slug(self.endpoint) / f"{key}.json"
 
+    def _post(self, query: str, headers: dict[str, str]) -> tuple[httpx.Response, bytes]:
+        """POST the query; the body is read up to :data:`MAX_RESPONSE_BYTES`."""
+        with httpx.stream(
+            "POST", self.endpoint, data={"query": query}, headers=headers, timeout=self.timeout, follow_redirects=True
+        ) as response:
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES:
+                    raise LinkError(
+                        f"{self.endpoint} answered more than {MAX_RESPONSE_BYTES >> 20} MiB; nothing was changed"
+                    )
+                chunks.append(chunk)
+        return response, b"".join(chunks)
+
     def _fetch(self, query: str) -> str:
         headers = {"Accept": "application/sparql-results+json", "User-Agent": _user_agent()}
         problem = ""
@@ -174,19 +194,24 @@ class SparqlClient:
             wait = self.backoff * 2**attempt
             try:
                 self.requests += 1
-                response = httpx.post(
-                    self.endpoint, data={"query": query}, headers=headers, timeout=self.timeout, follow_redirects=True
-                )
+                response, body = self._post(query, headers)
             except httpx.TimeoutException:
                 problem = f"timed out after {self.timeout:g} s"
             except httpx.TransportError as error:
                 problem = f"cannot reach it ({error or type(error).__name__})"
             else:
                 if response.status_code == 200:
-                    return response.text
+                    try:
+                        return body.decode("utf-8")
+                    except UnicodeDecodeError as error:
+                        raise LinkError(
+                            f"malformed SPARQL results from {self.endpoint}: not UTF-8 (byte {error.start}); "
+                            "nothing was changed"
+                        ) from None
                 problem = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
                 if response.status_code != 429 and response.status_code < 500:
-                    raise LinkError(f"{self.endpoint} refused the query: {problem}: {response.text[:200]}")
+                    text = body[:200].decode("utf-8", "replace")
+                    raise LinkError(f"{self.endpoint} refused the query: {problem}: {text}")
                 wait = _retry_after(response, wait)
             if attempt < self.retries:
                 time.sleep(wait)
@@ -225,19 +250,42 @@ def _parse_results(text: str, where: str) -> list[dict[str, Node]]:
     return rows
 
 
+def _iri(text, fail, what: str = "IRI") -> URIRef:
+    """An absolute http(s) or urn IRI that Oxigraph accepts: an endpoint's
+    answer becomes a file every loader reads, so nothing else may pass."""
+    if not isinstance(text, str):
+        raise fail(f"{what} is not a string: {text!r}")
+    try:
+        pyoxigraph.NamedNode(text)
+    except ValueError as error:
+        raise fail(f"{what} {text[:80]!r} is not a valid IRI ({error})") from None
+    if not text.lower().startswith(("http://", "https://", "urn:")):
+        raise fail(f"{what} {text[:80]!r} is not an http(s) IRI")
+    return URIRef(text)
+
+
 def _term(value, fail) -> Node:
     if not isinstance(value, dict) or "value" not in value or "type" not in value:
         raise fail(f"a value lacks 'type' or 'value': {value!r}")
     kind, text = value["type"], value["value"]
+    if not isinstance(text, str):
+        raise fail(f"a value is not a string: {text!r}")
     if kind == "uri":
-        return URIRef(text)
+        return _iri(text, fail)
     if kind in ("literal", "typed-literal"):
         if "xml:lang" in value:
-            return Literal(text, lang=value["xml:lang"])
+            lang = value["xml:lang"]
+            try:
+                pyoxigraph.Literal(text, language=lang)
+            except (TypeError, ValueError):
+                raise fail(f"{lang!r} is not a language tag") from None
+            return Literal(text, lang=lang)
         if "datatype" in value:
-            return Literal(text, datatype=URIRef(value["datatype"]))
+            return Literal(text, datatype=_iri(value["datatype"], fail, "datatype"))
         return Literal(text)
     if kind == "bnode":
+        if not text or not all(c.isascii() and (c.isalnum() or c in "_-") for c in text):
+            raise fail(f"{text[:80]!r} is not a blank node label")
         return BNode(text)
     raise fail(f"unknown value type {kind!r}")
 
@@ -580,7 +628,10 @@ def enrich(
         dataset_out.bind(prefix, base)
     dataset_out.graph(name).__iadd__(graph)
     path = out_dir / f"{endpoint_slug(client.endpoint)}.trig"
-    write_atomic(path, dataset_out.serialize(format="trig").encode("utf-8"))
+    try:
+        write_atomic(path, dataset_out.serialize(format="trig").encode("utf-8"), rdf_format="trig", quads=len(graph))
+    except OutputError as error:
+        raise LinkError(f"{error.message}; the previous enrichment file is left as it was", path=path) from None
     return EnrichResult(path=path, graph=name, items=len(items), triples=len(graph), requests=client.requests)
 
 
