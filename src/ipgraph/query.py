@@ -42,6 +42,8 @@ from ipgraph.store import (
     execute,
     open_store,
 )
+from ipgraph.terminal import printable
+from ipgraph.yamlfile import read_text
 
 __all__ = [
     "FORMATS",
@@ -93,10 +95,7 @@ class NamedQuery:
     def from_file(cls, path: str | Path) -> NamedQuery:
         """Read a ``.rq`` file and its header (``# Question:``, ``# @param``)."""
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as error:
-            raise QueryError(f"cannot read the query file: {error.strerror}", path=path) from None
+        text = read_text(path, QueryError)  # refuses directories, FIFOs, devices, huge and non-UTF-8 files
         question, params, declared = "", [], False
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.startswith("#"):
@@ -398,7 +397,9 @@ def _table(header: list[str], rows: list) -> str:
     """Columns separated by two spaces, cells cut at 60 characters, one line each."""
 
     def cell(text: str) -> str:
-        text = " ".join(text.split())
+        # Runs of spaces, tabs and newlines become one space; any other control
+        # character is escaped (ipgraph.terminal), never printed raw.
+        text = printable(" ".join(re.split(r"[ \t\n]+", text.strip(" \t\n"))))
         return text if len(text) <= 60 else text[:59] + "…"
 
     cells = [[cell(text) for text in row] for row in rows]
