@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,14 +92,31 @@ def check_rdf_file(path: str | Path) -> tuple[Path, str]:
     """The path and rdflib format of an RDF file to load, by its suffix.
 
     Raises:
-        StoreError: an unknown suffix, or no such file.
+        StoreError: an unknown suffix; no such file; a directory, device or
+            FIFO; an empty file; one with a NUL byte in its first 64 KiB.
     """
     path = Path(path)
     rdf_format = RDF_FORMATS.get(path.suffix)
     if rdf_format is None:
         raise StoreError(f"unknown file type {path.suffix!r}; expected one of {', '.join(RDF_FORMATS)}", path=path)
-    if not path.is_file():
-        raise StoreError("file not found (run 'ipgraph build' first?)", path=path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise StoreError("file not found (run 'ipgraph build' first?)", path=path) from None
+    except OSError as problem:  # a symlink loop, a name too long, no permission
+        raise StoreError(f"cannot read: {problem.strerror or problem}", path=path) from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise StoreError(f"expected a file, found {kind}", path=path)
+    if info.st_size == 0:
+        raise StoreError("the file is empty (a built dataset never is)", path=path)
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(1 << 16)
+    except OSError as problem:
+        raise StoreError(f"cannot read: {problem.strerror or problem}", path=path) from None
+    if b"\0" in head:
+        raise StoreError(f"not RDF text: a NUL byte at offset {head.index(0)}", path=path)
     return path, rdf_format
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from ipgraph.errors import FactsError, SourceError
+from ipgraph.errors import FactsError, IpgraphError
 
 __all__ = ["MAX_BYTES", "Map", "read_text", "read_yaml"]
 
@@ -95,7 +95,7 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 _Loader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
 
 
-def read_text(path: Path, error: type[FactsError] | type[SourceError] = FactsError) -> str:
+def read_text(path: Path, error: type[IpgraphError] = FactsError) -> str:
     """The UTF-8 text of the regular file ``path``; ``error`` names what is wrong.
 
     A directory, a device, a FIFO, a missing file, one larger than
