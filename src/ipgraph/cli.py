@@ -389,8 +389,14 @@ def _endpoint_options(function):
     for option in reversed(
         [
             click.option("--endpoint", default=WIKIDATA, show_default=True, help="SPARQL endpoint (query URL)."),
-            click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds per request."),
-            click.option("--retries", type=int, default=3, show_default=True, help="Retries on timeout, 429 or 5xx."),
+            click.option("--timeout", type=SECONDS, default=30.0, show_default=True, help="Seconds per request."),
+            click.option(
+                "--retries",
+                type=click.IntRange(min=0),
+                default=3,
+                show_default=True,
+                help="Retries on timeout, 429 or 5xx.",
+            ),
             click.option("--no-cache", is_flag=True, help="Ignore and do not fill build/cache/sparql/."),
             _dataset_option("The built dataset."),
         ]
@@ -477,7 +483,13 @@ def reconcile(
     show_default=True,
     help="The curated SSSOM file to add them to.",
 )
-@click.option("--min-confidence", type=float, default=0.0, show_default=True, help="Skip candidates scoring less.")
+@click.option(
+    "--min-confidence",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Skip candidates scoring less (0 to 1).",
+)
 @click.option("--reviewer", default="", help="Your name, recorded as reviewer_label.")
 def accept(
     subjects: tuple[str, ...], all_top: bool, proposed: Path, into: Path, min_confidence: float, reviewer: str

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -141,8 +142,12 @@ class SparqlClient:
         backoff: float = 1.0,
         cache_dir: str | Path | None = None,
     ) -> None:
-        if not endpoint.startswith(("http://", "https://")):
+        if not endpoint.startswith(("http://", "https://")) or _bad_url(endpoint):
             raise LinkError(f"expected an http(s) URL for the endpoint, got {endpoint!r}", field="endpoint")
+        if not math.isfinite(timeout) or timeout <= 0:
+            raise LinkError(f"expected a positive, finite number of seconds, got {timeout}", field="timeout")
+        if retries < 0:
+            raise LinkError(f"expected 0 or more retries, got {retries}", field="retries")
         self.endpoint = endpoint
         self.timeout = timeout
         self.retries = retries
@@ -217,6 +222,11 @@ class SparqlClient:
                 time.sleep(wait)
         tries = self.retries + 1
         raise LinkError(f"{self.endpoint}: {problem} ({tries} tr{'y' if tries == 1 else 'ies'}); nothing was changed")
+
+
+def _bad_url(url: str) -> bool:
+    """Whether ``url`` holds what no URL may: spaces, controls, quotes, angle brackets."""
+    return any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F or c in '<>"{}|\\^`' for c in url)
 
 
 def _retry_after(response: httpx.Response, default: float) -> float:
@@ -500,6 +510,8 @@ def accept(
         LinkError: a subject has no candidate, or already has a Wikidata link in ``into``.
         MappingError: either file is malformed.
     """
+    if not min_confidence.is_finite() or not 0 <= min_confidence <= 1:
+        raise LinkError(f"expected a minimum confidence from 0 to 1, got {min_confidence}", field="min_confidence")
     proposed_set = read_sssom(proposed)
     wanted = set(subjects)
     tops: dict[str, dict[str, str]] = {}
