@@ -86,6 +86,12 @@ class Report:
 
 #: RDF file types ipgraph reads, by suffix, with their rdflib parser names.
 RDF_FORMATS = {".trig": "trig", ".nq": "nquads", ".ttl": "turtle", ".nt": "nt"}
+_OX_FORMATS = {
+    "trig": pyoxigraph.RdfFormat.TRIG,
+    "nquads": pyoxigraph.RdfFormat.N_QUADS,
+    "turtle": pyoxigraph.RdfFormat.TURTLE,
+    "nt": pyoxigraph.RdfFormat.N_TRIPLES,
+}
 
 
 def check_rdf_file(path: str | Path) -> tuple[Path, str]:
@@ -127,6 +133,15 @@ def load_dataset(path: str | Path) -> Dataset:
         StoreError: the file is missing, of an unknown type, or does not parse.
     """
     path, rdf_format = check_rdf_file(path)
+    # Oxigraph reads it first: a conformant parser whose errors carry line and
+    # column; rdflib's parsers end in IndexError on some truncated files.
+    try:
+        for _ in pyoxigraph.parse(path=str(path), format=_OX_FORMATS[rdf_format]):
+            pass
+    except (SyntaxError, ValueError) as error:
+        raise StoreError(f"not valid {rdf_format}: {error}", path=path) from None
+    except OSError as error:
+        raise StoreError(f"cannot read: {error.strerror or error}", path=path) from None
     dataset = Dataset()
     try:
         dataset.parse(path, format=rdf_format)
