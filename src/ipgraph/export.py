@@ -21,6 +21,7 @@ from ipgraph.build import write_atomic
 from ipgraph.errors import ExportError
 from ipgraph.namespaces import bind_prefixes
 from ipgraph.validate import load_dataset
+from ipgraph.yamlfile import read_text
 
 __all__ = ["FORMATS", "export"]
 
@@ -68,11 +69,10 @@ def export(dataset_path: str | Path, rdf_format: str, out: str | Path, context: 
 
 
 def _jsonld(dataset, context_path: Path) -> bytes:
+    text = read_text(context_path, ExportError)  # refuses directories, devices, FIFOs, huge and non-UTF-8 files
     try:
-        context = json.loads(context_path.read_text(encoding="utf-8"))["@context"]
-    except FileNotFoundError:
-        raise ExportError("JSON-LD context file not found", path=context_path) from None
-    except (ValueError, KeyError) as error:
+        context = json.loads(text)["@context"]
+    except (ValueError, KeyError, TypeError) as error:
         raise ExportError(f"not a JSON-LD context document: {error}", path=context_path) from None
     document = json.loads(dataset.serialize(format="json-ld", context=context))
     return (json.dumps(_sorted(document), ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8")

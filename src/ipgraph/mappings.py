@@ -225,6 +225,10 @@ def _read_row(values: dict[str, str], curie_map: dict[str, str], path: Path, lin
     def fail(message: str, column: str) -> MappingError:
         return MappingError(message, path=path, line=line, field=column)
 
+    for column, value in values.items():
+        control = next((c for c in value if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0), None)
+        if control is not None:
+            raise fail(f"a control character (U+{ord(control):04X}) in the cell", column)
     for column in _REQUIRED:
         if not values.get(column, "").strip():
             raise fail("empty; a value is required", column)

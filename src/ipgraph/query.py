@@ -62,7 +62,7 @@ __all__ = [
 QUERIES_DIR = Path(__file__).resolve().parents[2] / "queries"
 #: Output formats of ``ipgraph query``.
 FORMATS = ("table", "csv", "tsv", "json", "xml", "ttl")
-_KINDS = ("iri", "string", "integer", "decimal", "date")
+_KINDS = ("iri", "string", "language", "integer", "decimal", "date")
 _XSD = "http://www.w3.org/2001/XMLSchema#"
 _PARAM = re.compile(r"#\s*@param\s+(\w+)\s+(\w+)\s+(required|optional|default=\S+)\s*(.*)")
 
@@ -234,6 +234,14 @@ class Graph:
             return self._resolve(param.name, text)
         if param.kind == "string":
             return ox.Literal(text)
+        if param.kind == "language":
+            try:
+                ox.Literal("", language=text)  # Oxigraph checks the tag is well-formed BCP 47
+            except ValueError:
+                raise QueryError(
+                    f"parameter {param.name!r} must be a language tag such as zh or en, not {text!r}"
+                ) from None
+            return ox.Literal(text)
         checks = {"integer": r"[+-]?\d+", "decimal": r"[+-]?(\d+(\.\d*)?|\.\d+)", "date": r"\d{4}-\d{2}-\d{2}"}
         if not re.fullmatch(checks[param.kind], text):
             raise QueryError(f"parameter {param.name!r} must be an xsd:{param.kind}, not {text!r}")
@@ -243,7 +251,12 @@ class Graph:
         """An IRI, a prefixed name, or the one entity with this label."""
         iri = _expand(text)
         if iri is not None:
-            return ox.NamedNode(iri)
+            if not re.match(r"(https?|urn|mailto|file):", iri, re.IGNORECASE):
+                raise QueryError(f"parameter {name!r}: {text!r} is not an http(s), urn, mailto or file IRI")
+            try:
+                return ox.NamedNode(iri)
+            except ValueError as error:
+                raise QueryError(f"parameter {name!r}: {text!r} is not a valid IRI ({error})") from None
         found = execute(
             self.store,
             _LABEL_LOOKUP,

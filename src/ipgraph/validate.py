@@ -28,6 +28,7 @@ from rdflib.namespace import SH
 
 from ipgraph.errors import IpgraphError, StoreError, ValidationError
 from ipgraph.namespaces import RDFS, bind_prefixes
+from ipgraph.yamlfile import read_text
 
 __all__ = [
     "RDF_FORMATS",
@@ -158,11 +159,11 @@ def parse_turtle(*paths: Path) -> Graph:
     """
     graph = bind_prefixes(Graph(bind_namespaces="none"))
     for path in paths:
+        path = Path(path)
+        text = read_text(path, IpgraphError)  # refuses directories, devices, FIFOs, huge and non-UTF-8 files
         try:
-            graph.parse(path, format="turtle")
-        except FileNotFoundError:
-            raise IpgraphError("file not found", path=path) from None
-        except (ParserError, SyntaxError) as error:
+            graph.parse(data=text, format="turtle", publicID=path.resolve().as_uri())
+        except (ParserError, SyntaxError, ValueError, IndexError) as error:
             raise IpgraphError(f"not valid Turtle: {error}", path=path) from None
     return graph
 
