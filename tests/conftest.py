@@ -275,7 +275,8 @@ def misbehaving_endpoint():
             elif self.path == "/huge":
                 row = {"item": {"type": "uri", "value": "http://www.wikidata.org/entity/Q45208"}}
                 padding = " " * (65 << 20)
-                body = ('{"head": {"vars": ["item"]}, "results": {"bindings": [' + json.dumps(row) + padding + "]}}").encode()
+                head = '{"head": {"vars": ["item"]}, "results": {"bindings": ['
+                body = (head + json.dumps(row) + padding + "]}}").encode()
             self.send_response(status)
             for key, value in headers.items():
                 self.send_header(key, value)

@@ -37,6 +37,7 @@ __all__ = [
     "check",
     "check_datacube",
     "check_rdf_file",
+    "check_rdf_syntax",
     "load_dataset",
     "parse_turtle",
     "validate_file",
@@ -127,15 +128,15 @@ def check_rdf_file(path: str | Path) -> tuple[Path, str]:
     return path, rdf_format
 
 
-def load_dataset(path: str | Path) -> Dataset:
-    """Parse a TriG, N-Quads, Turtle or N-Triples file into a dataset.
+def check_rdf_syntax(path: str | Path) -> tuple[Path, str]:
+    """:func:`check_rdf_file`, then a parse by Oxigraph, a conformant parser
+    whose errors carry line and column (rdflib's parsers end in IndexError on
+    some truncated files): for loaders that then parse with rdflib.
 
     Raises:
-        StoreError: the file is missing, of an unknown type, or does not parse.
+        StoreError: as :func:`check_rdf_file`, or the file does not parse.
     """
     path, rdf_format = check_rdf_file(path)
-    # Oxigraph reads it first: a conformant parser whose errors carry line and
-    # column; rdflib's parsers end in IndexError on some truncated files.
     try:
         for _ in pyoxigraph.parse(path=str(path), format=_OX_FORMATS[rdf_format]):
             pass
@@ -143,6 +144,16 @@ def load_dataset(path: str | Path) -> Dataset:
         raise StoreError(f"not valid {rdf_format}: {error}", path=path) from None
     except OSError as error:
         raise StoreError(f"cannot read: {error.strerror or error}", path=path) from None
+    return path, rdf_format
+
+
+def load_dataset(path: str | Path) -> Dataset:
+    """Parse a TriG, N-Quads, Turtle or N-Triples file into a dataset.
+
+    Raises:
+        StoreError: the file is missing, of an unknown type, or does not parse.
+    """
+    path, rdf_format = check_rdf_syntax(path)
     dataset = Dataset()
     try:
         dataset.parse(path, format=rdf_format)
