@@ -26,6 +26,7 @@ from click.testing import CliRunner
 
 from conftest import ROOT, seed_data
 from ipgraph.cli import main
+from ipgraph.terminal import printable
 
 DOCS = ROOT / "docs" / "bad-input.md"
 CLOSED = "http://127.0.0.1:9/sparql"  # the discard port: nothing listens
@@ -175,7 +176,11 @@ def _build_cases() -> list[Case]:
             "#  wd: http://www.wikidata.org/entity/",
             '#  wd: http://x/">',
         ),
-        "a curie_map 'javascript:' IRI": (WIKIDATA_TSV, "#  wd: http://www.wikidata.org/entity/", "#  wd: javascript:"),
+        "a curie_map 'javascript:' IRI": (
+            WIKIDATA_TSV,
+            "#  wd: http://www.wikidata.org/entity/",
+            "#  wd: 'javascript:alert(1)/'",
+        ),
         "a mapping subject with control characters": (WIKIDATA_TSV, "region:jilin\t", "region:ji\x1b[31mlin\t"),
         "a mapping predicate with a space": (WIKIDATA_TSV, "owl:sameAs\twd:Q45208", "owl:same As\twd:Q45208"),
         "a fact id with control characters": (SEED_FACTS, "  - id: ", "  - id: \x1b[2J"),
@@ -670,8 +675,8 @@ def test_bad_input(case_id, argv, setup, base, tmp_path):
 
 
 def _cell(text: str) -> str:
-    """A Markdown table cell: control characters as JSON escapes, bars escaped."""
-    return json.dumps(text, ensure_ascii=False)[1:-1].replace("|", "\\|")
+    """A Markdown table cell: control characters escaped, bars escaped."""
+    return printable(text).replace("|", "\\|")
 
 
 def test_write_docs():

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import stat
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -61,6 +62,7 @@ __all__ = [
     "SourceSummary",
     "build",
     "build_dataset",
+    "check_writable",
     "dataset_iri",
     "load_ontology",
     "serialize_trig",
@@ -633,6 +635,28 @@ def remove_stale_temporaries(path: str | Path) -> list[Path]:
     return removed
 
 
+def check_writable(path: str | Path) -> None:
+    """Refuse, before any work is done, an output that cannot be a file: one
+    that exists and is not a regular file, or one under a file.
+
+    Raises:
+        OutputError: what is in the way.
+    """
+    path = Path(path)
+    if (path.exists() or path.is_symlink()) and not path.is_file():
+        raise OutputError("not a regular file; refusing to replace it", path=path)
+    for folder in path.absolute().parents:
+        try:
+            info = folder.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as error:
+            raise OutputError(f"cannot write: {error.strerror or error}", path=path) from None
+        if not stat.S_ISDIR(info.st_mode):
+            raise OutputError(f"cannot write: {folder} is not a folder", path=path)
+        return
+
+
 def write_atomic(path: str | Path, data: bytes, *, rdf_format: str | None = None, quads: int | None = None) -> None:
     """Write ``data`` to ``path`` through a temporary file, fsync and a
     rename, so a reader never sees half a file and a failure leaves the old
@@ -649,8 +673,7 @@ def write_atomic(path: str | Path, data: bytes, *, rdf_format: str | None = None
     path = Path(path)
     if rdf_format is not None:
         check_rdf(data, rdf_format, path, quads)
-    if (path.exists() or path.is_symlink()) and not path.is_file():
-        raise OutputError("not a regular file; refusing to replace it", path=path)
+    check_writable(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -447,8 +447,9 @@ def reconcile(
     from ipgraph import link as link_module
 
     client = _client(endpoint, timeout, retries, no_cache)
-    candidates = link_module.reconcile(dataset, entity_type, client, mappings_dir=mappings, relink=relink)
     out = out or mappings / "proposed" / f"wikidata-{entity_type}.sssom.tsv"
+    build_module.check_writable(out)  # before any request
+    candidates = link_module.reconcile(dataset, entity_type, client, mappings_dir=mappings, relink=relink)
     path = link_module.write_candidates(out, candidates, endpoint)
     table = Table("subject", "candidate", "label", "confidence", title="Candidates", title_justify="left")
     for candidate in candidates:

@@ -34,7 +34,7 @@ import yaml
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from ipgraph.build import write_atomic
+from ipgraph.build import check_writable, write_atomic
 from ipgraph.errors import LinkError, OutputError
 from ipgraph.mappings import (
     COLUMNS,
@@ -612,6 +612,10 @@ def enrich(
     """
     dataset = load_dataset(dataset_path)
     out_dir = Path(out_dir) if out_dir is not None else Path(dataset_path).parent / ENRICHMENT_DIR
+    try:  # before any request: an output that cannot be written is known now
+        check_writable(out_dir / f"{endpoint_slug(client.endpoint)}.trig")
+    except OutputError as error:
+        raise LinkError(error.message, path=error.path) from None
     links = dataset.graph(LINKS_GRAPH)
     items = sorted(
         {o for o in links.objects(None, OWL.sameAs) if isinstance(o, URIRef) and str(o).startswith(str(WD))}, key=str

@@ -323,6 +323,8 @@ def load_mappings(mappings_dir: str | Path, subjects: Iterable[URIRef] | None = 
         MappingError: the first problem, with file, line and column.
     """
     mappings_dir = Path(mappings_dir)
+    if mappings_dir.exists() and not mappings_dir.is_dir():
+        raise MappingError("expected a folder of *.sssom.tsv files, found a file", path=mappings_dir)
     known = set(subjects) if subjects is not None else None
     seen: dict[tuple, Mapping] = {}
     identity: dict[tuple[URIRef, str], Mapping] = {}

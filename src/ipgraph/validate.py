@@ -28,7 +28,7 @@ from rdflib.namespace import SH
 
 from ipgraph.errors import IpgraphError, StoreError, ValidationError
 from ipgraph.namespaces import RDFS, bind_prefixes
-from ipgraph.yamlfile import read_text
+from ipgraph.yamlfile import file_kind, read_text
 
 __all__ = [
     "RDF_FORMATS",
@@ -114,8 +114,7 @@ def check_rdf_file(path: str | Path) -> tuple[Path, str]:
     except OSError as problem:  # a symlink loop, a name too long, no permission
         raise StoreError(f"cannot read: {problem.strerror or problem}", path=path) from None
     if not stat.S_ISREG(info.st_mode):
-        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-        raise StoreError(f"expected a file, found {kind}", path=path)
+        raise StoreError(f"expected a file, found {file_kind(info.st_mode)}", path=path)
     if info.st_size == 0:
         raise StoreError("the file is empty (a built dataset never is)", path=path)
     try:
