@@ -740,6 +740,9 @@ def test_a_killed_writer_leaves_a_temporary_that_the_next_build_removes(tmp_path
     )
     assert result.exit_code == 0, result.output
     assert [p.name for p in out.parent.iterdir()] == ["ipgraph.trig"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask  # not mkstemp's 0600
     store = pyoxigraph.Store()
     store.load(out.read_bytes(), format=pyoxigraph.RdfFormat.TRIG)
     assert len(store) > 1000
