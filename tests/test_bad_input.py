@@ -828,3 +828,22 @@ def test_labels_are_printed_escaped(hostile_built, tmp_path, argv):
     for raw in ("\x1b", "\r", "\x07", "\u202e"):
         assert raw not in result.output
     assert "Ji\\x1b[31mlin\\r\\x07\\u202e" in result.output
+
+
+def test_an_endpoint_label_with_line_breaks_and_escapes_keeps_the_sssom_file_readable(tmp_path):
+    from ipgraph.link import _CURIE_MAP, write_sssom
+    from ipgraph.mappings import read_sssom
+
+    path = tmp_path / "proposed.sssom.tsv"
+    row = {
+        "subject_id": "region:jilin",
+        "subject_label": "Jilin",
+        "predicate_id": "skos:closeMatch",
+        "object_id": "wd:Q45208",
+        "object_label": "Ji\nlin\t\x1b[31m\u2028x",
+        "mapping_justification": "semapv:LexicalMatching",
+        "confidence": "0.9",
+    }
+    write_sssom(path, {"curie_map": dict(_CURIE_MAP)}, [row])
+    (mapping,) = read_sssom(path).mappings
+    assert mapping.values["object_label"] == "Ji lin  [31m\u2028x"

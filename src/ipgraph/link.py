@@ -325,11 +325,17 @@ def write_sssom(path: str | Path, metadata: dict, rows: Iterable[dict[str, str]]
     required = COLUMNS[:6]
     used = [c for c in COLUMNS if c in required or any(r.get(c) for r in rows)]
     header = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True, width=1000)
-    lines = ["#" + line for line in header.splitlines()]
+    lines = ["#" + line for line in header.split("\n") if line]
     lines.append("\t".join(used))
     for row in rows:
-        lines.append("\t".join(str(row.get(c, "")).replace("\t", " ") for c in used))
+        lines.append("\t".join(_tsv_cell(str(row.get(c, ""))) for c in used))
     write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"))
+
+
+def _tsv_cell(value: str) -> str:
+    """A cell of a TSV row: a tab, a line break or any other control character
+    (an endpoint's label may hold them; read_sssom refuses them) becomes a space."""
+    return "".join(" " if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 else c for c in value)
 
 
 def _curie(iri: URIRef) -> str:
