@@ -719,7 +719,7 @@ def test_a_killed_writer_leaves_a_temporary_that_the_next_build_removes(tmp_path
             sys.executable,
             "-c",
             "import sys; from ipgraph.build import write_atomic; "
-            "write_atomic(sys.argv[1], b'# a comment line\\n' * (96 << 20))",
+            "write_atomic(sys.argv[1], b'# a comment line\\n' * (24 << 20))",
             str(out),
         ]
     )
