@@ -217,11 +217,25 @@ def wikidata_endpoint():
         process.wait(timeout=10)
 
 
+#: Values a hostile endpoint answers for Jilin's ISO code (P300), by path.
+HOSTILE_VALUES = {
+    "/bad-datatype": {"type": "literal", "value": "CN-JL", "datatype": "not an iri"},
+    "/javascript-datatype": {"type": "literal", "value": "CN-JL", "datatype": "javascript:alert(1)"},
+    "/bad-lang": {"type": "literal", "value": "CN-JL", "xml:lang": "en us"},
+    "/empty-lang": {"type": "literal", "value": "CN-JL", "xml:lang": ""},
+    "/javascript-iri": {"type": "uri", "value": "javascript:alert(1)"},
+    "/quote-iri": {"type": "uri", "value": 'http://example.org/">'},
+    "/bad-bnode": {"type": "bnode", "value": "a b> ."},
+    "/number-value": {"type": "literal", "value": 42},
+}
+
+
 @pytest.fixture
 def misbehaving_endpoint():
     """A small HTTP server on 127.0.0.1 that answers SPARQL queries badly, by
     path: /429 (with Retry-After: 0), /500, /slow (sleeps 2 s), /not-json,
-    /no-bindings, /bad-term; 403 to a client whose User-Agent does not name
+    /no-bindings, /bad-term, a well-formed row with a hostile value at each
+    path of :data:`HOSTILE_VALUES`, /huge (65 MiB); 403 to a client whose User-Agent does not name
     ipgraph. Yields (base URL, list of paths requested)."""
     import contextlib
     import http.server
@@ -255,6 +269,15 @@ def misbehaving_endpoint():
             elif self.path == "/bad-term":
                 weird = {"type": "weird", "value": "x"}
                 body = json.dumps({"head": {"vars": ["item"]}, "results": {"bindings": [{"item": weird}]}}).encode()
+            elif self.path in HOSTILE_VALUES:
+                item = {"type": "uri", "value": "http://www.wikidata.org/entity/Q45208"}
+                row = {"item": item, "iso": HOSTILE_VALUES[self.path]}
+                body = json.dumps({"head": {"vars": ["item", "iso"]}, "results": {"bindings": [row]}}).encode()
+            elif self.path == "/huge":
+                row = {"item": {"type": "uri", "value": "http://www.wikidata.org/entity/Q45208"}}
+                padding = " " * (65 << 20)
+                head = '{"head": {"vars": ["item"]}, "results": {"bindings": ['
+                body = (head + json.dumps(row) + padding + "]}}").encode()
             self.send_response(status)
             for key, value in headers.items():
                 self.send_header(key, value)

@@ -250,6 +250,15 @@ def enriched(project, wikidata_endpoint) -> tuple[Path, Path, bytes]:
         ("/not-json", "malformed SPARQL results", 1),
         ("/no-bindings", "expected an object with head.vars and results.bindings", 1),
         ("/bad-term", "unknown value type 'weird'", 1),
+        ("/bad-datatype", "datatype 'not an iri' is not a valid IRI", 1),
+        ("/javascript-datatype", "datatype 'javascript:alert(1)' is not an http(s) IRI", 1),
+        ("/bad-lang", "'en us' is not a language tag", 1),
+        ("/empty-lang", "'' is not a language tag", 1),
+        ("/javascript-iri", "IRI 'javascript:alert(1)' is not an http(s) IRI", 1),
+        ("/quote-iri", "IRI 'http://example.org/\">' is not a valid IRI", 1),
+        ("/bad-bnode", "'a b> .' is not a blank node label", 1),
+        ("/number-value", "a value is not a string: 42", 1),
+        ("/huge", "answered more than 64 MiB", 1),
     ],
 )
 def test_a_misbehaving_endpoint_gives_a_clear_error_and_changes_nothing(
@@ -278,6 +287,10 @@ def test_a_misbehaving_endpoint_gives_a_clear_error_and_changes_nothing(
     assert result.output.startswith("Error: ")
     assert "Traceback" not in result.output
     assert existing.read_bytes() == before
+    assert sorted(p.name for p in existing.parent.iterdir()) == sorted([existing.name, target.name])
+    # serve still starts on the build and its enrichment.
+    served = CliRunner().invoke(main, ["serve", "--store", "memory", "--dataset", str(dataset), "--get", "/"])
+    assert served.exit_code == 0, served.output
 
 
 def test_an_unreachable_endpoint_gives_a_clear_error(enriched):

@@ -15,7 +15,9 @@ Example:
 from __future__ import annotations
 
 import os
-import tempfile
+import re
+import secrets
+import stat
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,7 +27,7 @@ from typing import Any
 import pyoxigraph
 from rdflib import Dataset, Graph, Literal, URIRef
 
-from ipgraph.errors import FactsError
+from ipgraph.errors import OutputError
 from ipgraph.facts import CONCEPT_PATHS, KINDS, Facts, Record, Source, load_facts
 from ipgraph.figures import Figure, check_keys, compare, figure_iri, key_of, scope_iri, scope_token
 from ipgraph.layout import ONTOLOGY
@@ -61,6 +63,7 @@ __all__ = [
     "SourceSummary",
     "build",
     "build_dataset",
+    "check_writable",
     "dataset_iri",
     "load_ontology",
     "serialize_trig",
@@ -568,40 +571,129 @@ def serialize_trig(dataset: Dataset) -> bytes:
     return "".join(blocks).encode("utf-8")
 
 
-def check_trig(data: bytes, quads: int, path: Path) -> None:
-    """Parse ``data`` back (with Oxigraph, a conformant parser) and count its
-    quads, before it may replace a good file.
+#: Oxigraph's parser for each RDF format a writer may check before replacing.
+_CHECK_FORMATS = {
+    "trig": pyoxigraph.RdfFormat.TRIG,
+    "nt": pyoxigraph.RdfFormat.N_TRIPLES,
+    "ttl": pyoxigraph.RdfFormat.TURTLE,
+    "jsonld": pyoxigraph.RdfFormat.JSON_LD,
+}
+
+
+def check_rdf(data: bytes, rdf_format: str, path: str | Path, quads: int | None = None) -> None:
+    """Parse ``data`` back with Oxigraph (a conformant parser) and, when
+    ``quads`` is given, count its quads, before it may replace a good file.
 
     Raises:
-        FactsError: the TriG does not parse or holds another number of quads.
+        OutputError: the data does not parse, or holds another number of quads.
     """
-    store = pyoxigraph.Store()
     try:
-        store.load(data, format=pyoxigraph.RdfFormat.TRIG)
-    except SyntaxError as error:
-        raise FactsError(f"the TriG written does not parse back ({error}); nothing was replaced", path=path) from None
-    if len(store) != quads:
-        raise FactsError(f"the TriG written holds {len(store)} quads, not {quads}; nothing was replaced", path=path)
+        count = sum(1 for _ in pyoxigraph.parse(data, format=_CHECK_FORMATS[rdf_format]))
+    except (SyntaxError, ValueError) as error:
+        raise OutputError(
+            f"the {rdf_format} written does not parse back ({error}); nothing was replaced", path=path
+        ) from None
+    if quads is not None and count != quads:
+        raise OutputError(f"the {rdf_format} written holds {count} quads, not {quads}; nothing was replaced", path=path)
 
 
-def write_atomic(path: str | Path, data: bytes) -> None:
+def check_trig(data: bytes, quads: int, path: Path) -> None:
+    """:func:`check_rdf` for the built TriG."""
+    check_rdf(data, "trig", path, quads)
+
+
+#: Temporary files of :func:`write_atomic`: ``.NAME.PID.TOKEN.tmp`` beside the output.
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?P<pid>[0-9]+)\.[0-9a-f]{12}\.tmp")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: str | Path) -> list[Path]:
+    """Remove the temporary files a killed writer of ``path`` left behind
+    (those whose writer's pid is no longer alive); return them."""
+    path = Path(path)
+    removed = []
+    try:
+        entries = list(path.parent.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMPORARY.fullmatch(entry.name)
+        if match and match["name"] == path.name and not _alive(int(match["pid"])):
+            try:
+                entry.unlink()
+            except OSError:
+                continue
+            removed.append(entry)
+    return removed
+
+
+def check_writable(path: str | Path) -> None:
+    """Refuse, before any work is done, an output that cannot be a file: one
+    that exists and is not a regular file, or one under a file.
+
+    Raises:
+        OutputError: what is in the way.
+    """
+    path = Path(path)
+    if (path.exists() or path.is_symlink()) and not path.is_file():
+        raise OutputError("not a regular file; refusing to replace it", path=path)
+    for folder in path.absolute().parents:
+        try:
+            info = folder.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as error:
+            raise OutputError(f"cannot write: {error.strerror or error}", path=path) from None
+        if not stat.S_ISDIR(info.st_mode):
+            raise OutputError(f"cannot write: {folder} is not a folder", path=path)
+        return
+
+
+def write_atomic(path: str | Path, data: bytes, *, rdf_format: str | None = None, quads: int | None = None) -> None:
     """Write ``data`` to ``path`` through a temporary file, fsync and a
     rename, so a reader never sees half a file and a failure leaves the old
-    one; the file gets the mode the user's umask gives a new file."""
+    one; the file gets the mode the user's umask gives a new file.
+
+    With ``rdf_format`` (trig, nt, ttl, jsonld) the data is parsed back
+    first (see :func:`check_rdf`). The temporary file is named with the
+    writer's pid, so a later write removes those of writers that were killed.
+
+    Raises:
+        OutputError: the data does not parse back; ``path`` exists and is
+            not a regular file; its folder cannot be made or written.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    if rdf_format is not None:
+        check_rdf(data, rdf_format, path, quads)
+    check_writable(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(path)
+        # os.open with 0o666 lets the umask decide the mode (mkstemp would give 0600).
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as error:
+        raise OutputError(f"cannot write: {error.strerror or error}", path=path) from None
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise OutputError(f"cannot write: {error.strerror or error}", path=path) from None
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
 
 
@@ -633,8 +725,7 @@ def build(
     validate_graph(dataset, ontology_dir / "shapes.ttl", DATACUBE_QUERIES)
     data = serialize_trig(dataset)
     quads = sum(len(graph) for graph in dataset.graphs())
-    check_trig(data, quads, Path(out))
-    write_atomic(out, data)
+    write_atomic(out, data, rdf_format="trig", quads=quads)
     return summarize(dataset, facts, Path(out))
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ipgraph import build as build_module
 from ipgraph import export as export_module
@@ -25,6 +26,7 @@ from ipgraph import view as view_module
 from ipgraph.errors import IpgraphError, ValidationError
 from ipgraph.query import FORMATS as QUERY_FORMATS
 from ipgraph.store import DEFAULT_MAX_BYTES, STORES
+from ipgraph.terminal import printable
 
 console = Console(highlight=False, emoji=False)
 errors = Console(stderr=True, highlight=False, emoji=False)
@@ -113,7 +115,7 @@ class UserError(click.ClickException):
     exit_code = 2
 
     def show(self, file=None) -> None:
-        errors.print(f"Error: {self.message}", markup=False, soft_wrap=True)
+        errors.print(f"Error: {printable(self.message)}", markup=False, soft_wrap=True)
 
 
 class _Command(click.Command):
@@ -213,11 +215,11 @@ def build(data_dir: Path, ontology_dir: Path, out: Path) -> None:
     console.print(f"Wrote {result.path}: {result.triples} triples in {len(result.graphs)} named graphs.")
     graphs = Table("named graph", "triples", title="Named graphs", title_justify="left")
     for name, count in result.graphs.items():
-        graphs.add_row(name, str(count))
+        graphs.add_row(Text(printable(name)), str(count))
     console.print(graphs)
     sources = Table("source", "facts", "figures", "quotes", title="Sources", title_justify="left")
     for source in result.sources:
-        sources.add_row(source.slug, str(source.facts), str(source.figures), str(source.quotes))
+        sources.add_row(Text(printable(source.slug)), str(source.facts), str(source.figures), str(source.quotes))
     console.print(sources)
     classes = Table("class", "entities", title="Entities by class", title_justify="left")
     for name, count in result.classes.items():
@@ -229,7 +231,7 @@ def build(data_dir: Path, ontology_dir: Path, out: Path) -> None:
     console.print(totals)
     for figure in result.conflicts:
         readings = "; ".join(f"{r.fields['stated_value']} ({r.source})" for r in figure.observations)
-        errors.print(f"Conflict: {'/'.join(figure.key)}: {readings}", markup=False, soft_wrap=True)
+        errors.print(printable(f"Conflict: {'/'.join(figure.key)}: {readings}"), markup=False, soft_wrap=True)
 
 
 @main.command()
@@ -370,7 +372,7 @@ def stats(projection: str, entity: str | None, hops: int, top: int, dataset: Pat
     ):
         table = Table("node", column, title=title, title_justify="left")
         for label, score in rows:
-            table.add_row(label, str(score))
+            table.add_row(Text(printable(label)), str(score))
         console.print(table)
 
 
@@ -518,8 +520,14 @@ def _endpoint_options(function):
     for option in reversed(
         [
             click.option("--endpoint", default=WIKIDATA, show_default=True, help="SPARQL endpoint (query URL)."),
-            click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds per request."),
-            click.option("--retries", type=int, default=3, show_default=True, help="Retries on timeout, 429 or 5xx."),
+            click.option("--timeout", type=SECONDS, default=30.0, show_default=True, help="Seconds per request."),
+            click.option(
+                "--retries",
+                type=click.IntRange(min=0),
+                default=3,
+                show_default=True,
+                help="Retries on timeout, 429 or 5xx.",
+            ),
             click.option("--no-cache", is_flag=True, help="Ignore and do not fill build/cache/sparql/."),
             _dataset_option("The built dataset."),
         ]
@@ -570,12 +578,18 @@ def reconcile(
     from ipgraph import link as link_module
 
     client = _client(endpoint, timeout, retries, no_cache)
-    candidates = link_module.reconcile(dataset, entity_type, client, mappings_dir=mappings, relink=relink)
     out = out or mappings / "proposed" / f"wikidata-{entity_type}.sssom.tsv"
+    build_module.check_writable(out)  # before any request
+    candidates = link_module.reconcile(dataset, entity_type, client, mappings_dir=mappings, relink=relink)
     path = link_module.write_candidates(out, candidates, endpoint)
     table = Table("subject", "candidate", "label", "confidence", title="Candidates", title_justify="left")
     for candidate in candidates:
-        table.add_row(candidate.subject.n3(), candidate.item.n3(), candidate.item_label, str(candidate.confidence))
+        table.add_row(
+            Text(printable(candidate.subject.n3())),
+            Text(printable(candidate.item.n3())),
+            Text(printable(candidate.item_label)),
+            str(candidate.confidence),
+        )
     console.print(table)
     console.print(f"Wrote {len(candidates)} candidates to {path} for review.", soft_wrap=True)
     if relink:
@@ -601,7 +615,13 @@ def reconcile(
     callback=_in_project(lambda project: project.data / "mappings" / "wikidata.sssom.tsv"),
     help="The curated SSSOM file to add them to [default: data/mappings/wikidata.sssom.tsv in the project].",
 )
-@click.option("--min-confidence", type=float, default=0.0, show_default=True, help="Skip candidates scoring less.")
+@click.option(
+    "--min-confidence",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Skip candidates scoring less (0 to 1).",
+)
 @click.option("--reviewer", default="", help="Your name, recorded as reviewer_label.")
 def accept(
     subjects: tuple[str, ...], all_top: bool, proposed: Path, into: Path, min_confidence: float, reviewer: str
@@ -623,7 +643,11 @@ def accept(
         proposed, into, subjects, all_top=all_top, min_confidence=Decimal(str(min_confidence)), reviewer=reviewer
     )
     for row in accepted:
-        console.print(f"{row['subject_id']} owl:sameAs {row['object_id']} ({row['object_label']})", soft_wrap=True)
+        console.print(
+            printable(f"{row['subject_id']} owl:sameAs {row['object_id']} ({row['object_label']})"),
+            markup=False,
+            soft_wrap=True,
+        )
     console.print(f"Accepted {len(accepted)} into {into}; run 'ipgraph build' to add them to the graph.")
 
 

@@ -14,6 +14,7 @@ __all__ = [
     "IpgraphError",
     "LinkError",
     "MappingError",
+    "OutputError",
     "ProjectFolderError",
     "ProjectionError",
     "QueryError",
@@ -96,6 +97,12 @@ class MappingError(FactsError):
 class LinkError(IpgraphError):
     """Reconciliation or enrichment against an external SPARQL endpoint failed:
     unreachable, timed out, refused (HTTP 429/5xx) or answered nonsense."""
+
+
+class OutputError(IpgraphError):
+    """An output file cannot be written: its folder is a file or unwritable,
+    the disk is full, it is not a regular file, or what would be written does
+    not parse back. The old file, if any, is left as it was."""
 
 
 class ProjectFolderError(IpgraphError):

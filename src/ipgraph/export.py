@@ -22,6 +22,7 @@ from ipgraph.errors import ExportError
 from ipgraph.layout import CONTEXT
 from ipgraph.namespaces import bind_prefixes
 from ipgraph.validate import load_dataset
+from ipgraph.yamlfile import read_text
 
 __all__ = ["FORMATS", "export"]
 
@@ -47,9 +48,8 @@ def export(dataset_path: str | Path, rdf_format: str, out: str | Path, context: 
     dataset_path, out = Path(dataset_path), Path(out)
     if rdf_format == "trig":
         load_dataset(dataset_path)  # fails clearly on a missing or broken file
-        out.parent.mkdir(parents=True, exist_ok=True)
         if dataset_path.resolve() != out.resolve():
-            write_atomic(out, dataset_path.read_bytes())
+            write_atomic(out, dataset_path.read_bytes(), rdf_format="trig")
         return out
     dataset = load_dataset(dataset_path)
     if rdf_format == "jsonld":
@@ -59,20 +59,21 @@ def export(dataset_path: str | Path, rdf_format: str, out: str | Path, context: 
         for s, p, o, _ in dataset.quads((None, None, None, None)):
             union.add((s, p, o))
         if rdf_format == "nt":
-            lines = sorted(set(union.serialize(format="nt").splitlines()) - {""})
-            data = ("\n".join(lines) + "\n").encode("utf-8")
+            # N-Triples ends each triple at "\n" and escapes it in literals; splitlines()
+            # would also cut at U+2028, U+0085, VT, FF ... that literals may hold.
+            lines = sorted(set(union.serialize(format="nt", encoding="utf-8").split(b"\n")) - {b""})
+            data = b"\n".join(lines) + b"\n"
         else:
             data = union.serialize(format="turtle").encode("utf-8")
-    write_atomic(out, data)
+    write_atomic(out, data, rdf_format=rdf_format)
     return out
 
 
 def _jsonld(dataset, context_path: Path) -> bytes:
+    text = read_text(context_path, ExportError)  # refuses directories, devices, FIFOs, huge and non-UTF-8 files
     try:
-        context = json.loads(context_path.read_text(encoding="utf-8"))["@context"]
-    except FileNotFoundError:
-        raise ExportError("JSON-LD context file not found", path=context_path) from None
-    except (ValueError, KeyError) as error:
+        context = json.loads(text)["@context"]
+    except (ValueError, KeyError, TypeError) as error:
         raise ExportError(f"not a JSON-LD context document: {error}", path=context_path) from None
     document = json.loads(dataset.serialize(format="json-ld", context=context))
     return (json.dumps(_sorted(document), ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8")

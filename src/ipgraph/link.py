@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,12 +29,13 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import httpx
+import pyoxigraph
 import yaml
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from ipgraph.build import write_atomic
-from ipgraph.errors import LinkError
+from ipgraph.build import check_writable, write_atomic
+from ipgraph.errors import LinkError, OutputError
 from ipgraph.mappings import (
     COLUMNS,
     ENRICHMENT_DIR,
@@ -102,6 +104,10 @@ ENTITY_TYPES = {
 _NAME_SCORES = {"label": Decimal("1.0"), "alt": Decimal("0.9"), "zh": Decimal("0.9")}
 
 
+#: Bytes of one endpoint answer past which it is refused (a hostile or broken endpoint).
+MAX_RESPONSE_BYTES = 64 << 20
+
+
 def _user_agent() -> str:
     try:
         own = version("ipgraph")
@@ -136,8 +142,12 @@ class SparqlClient:
         backoff: float = 1.0,
         cache_dir: str | Path | None = None,
     ) -> None:
-        if not endpoint.startswith(("http://", "https://")):
+        if not endpoint.startswith(("http://", "https://")) or _bad_url(endpoint):
             raise LinkError(f"expected an http(s) URL for the endpoint, got {endpoint!r}", field="endpoint")
+        if not math.isfinite(timeout) or timeout <= 0:
+            raise LinkError(f"expected a positive, finite number of seconds, got {timeout}", field="timeout")
+        if retries < 0:
+            raise LinkError(f"expected 0 or more retries, got {retries}", field="retries")
         self.endpoint = endpoint
         self.timeout = timeout
         self.retries = retries
@@ -167,6 +177,21 @@ class SparqlClient:
         key = hashlib.sha256(f"{self.endpoint}\n{query}".encode()).hexdigest()
         return self.cache_dir / endpoint_slug(self.endpoint) / f"{key}.json"
 
+    def _post(self, query: str, headers: dict[str, str]) -> tuple[httpx.Response, bytes]:
+        """POST the query; the body is read up to :data:`MAX_RESPONSE_BYTES`."""
+        with httpx.stream(
+            "POST", self.endpoint, data={"query": query}, headers=headers, timeout=self.timeout, follow_redirects=True
+        ) as response:
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES:
+                    raise LinkError(
+                        f"{self.endpoint} answered more than {MAX_RESPONSE_BYTES >> 20} MiB; nothing was changed"
+                    )
+                chunks.append(chunk)
+        return response, b"".join(chunks)
+
     def _fetch(self, query: str) -> str:
         headers = {"Accept": "application/sparql-results+json", "User-Agent": _user_agent()}
         problem = ""
@@ -174,24 +199,34 @@ class SparqlClient:
             wait = self.backoff * 2**attempt
             try:
                 self.requests += 1
-                response = httpx.post(
-                    self.endpoint, data={"query": query}, headers=headers, timeout=self.timeout, follow_redirects=True
-                )
+                response, body = self._post(query, headers)
             except httpx.TimeoutException:
                 problem = f"timed out after {self.timeout:g} s"
             except httpx.TransportError as error:
                 problem = f"cannot reach it ({error or type(error).__name__})"
             else:
                 if response.status_code == 200:
-                    return response.text
+                    try:
+                        return body.decode("utf-8")
+                    except UnicodeDecodeError as error:
+                        raise LinkError(
+                            f"malformed SPARQL results from {self.endpoint}: not UTF-8 (byte {error.start}); "
+                            "nothing was changed"
+                        ) from None
                 problem = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
                 if response.status_code != 429 and response.status_code < 500:
-                    raise LinkError(f"{self.endpoint} refused the query: {problem}: {response.text[:200]}")
+                    text = body[:200].decode("utf-8", "replace")
+                    raise LinkError(f"{self.endpoint} refused the query: {problem}: {text}")
                 wait = _retry_after(response, wait)
             if attempt < self.retries:
                 time.sleep(wait)
         tries = self.retries + 1
         raise LinkError(f"{self.endpoint}: {problem} ({tries} tr{'y' if tries == 1 else 'ies'}); nothing was changed")
+
+
+def _bad_url(url: str) -> bool:
+    """Whether ``url`` holds what no URL may: spaces, controls, quotes, angle brackets."""
+    return any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F or c in '<>"{}|\\^`' for c in url)
 
 
 def _retry_after(response: httpx.Response, default: float) -> float:
@@ -225,19 +260,42 @@ def _parse_results(text: str, where: str) -> list[dict[str, Node]]:
     return rows
 
 
+def _iri(text, fail, what: str = "IRI") -> URIRef:
+    """An absolute http(s) or urn IRI that Oxigraph accepts: an endpoint's
+    answer becomes a file every loader reads, so nothing else may pass."""
+    if not isinstance(text, str):
+        raise fail(f"{what} is not a string: {text!r}")
+    try:
+        pyoxigraph.NamedNode(text)
+    except ValueError as error:
+        raise fail(f"{what} {text[:80]!r} is not a valid IRI ({error})") from None
+    if not text.lower().startswith(("http://", "https://", "urn:")):
+        raise fail(f"{what} {text[:80]!r} is not an http(s) IRI")
+    return URIRef(text)
+
+
 def _term(value, fail) -> Node:
     if not isinstance(value, dict) or "value" not in value or "type" not in value:
         raise fail(f"a value lacks 'type' or 'value': {value!r}")
     kind, text = value["type"], value["value"]
+    if not isinstance(text, str):
+        raise fail(f"a value is not a string: {text!r}")
     if kind == "uri":
-        return URIRef(text)
+        return _iri(text, fail)
     if kind in ("literal", "typed-literal"):
         if "xml:lang" in value:
-            return Literal(text, lang=value["xml:lang"])
+            lang = value["xml:lang"]
+            try:
+                pyoxigraph.Literal(text, language=lang)
+            except (TypeError, ValueError):
+                raise fail(f"{lang!r} is not a language tag") from None
+            return Literal(text, lang=lang)
         if "datatype" in value:
-            return Literal(text, datatype=URIRef(value["datatype"]))
+            return Literal(text, datatype=_iri(value["datatype"], fail, "datatype"))
         return Literal(text)
     if kind == "bnode":
+        if not text or not all(c.isascii() and (c.isalnum() or c in "_-") for c in text):
+            raise fail(f"{text[:80]!r} is not a blank node label")
         return BNode(text)
     raise fail(f"unknown value type {kind!r}")
 
@@ -267,11 +325,17 @@ def write_sssom(path: str | Path, metadata: dict, rows: Iterable[dict[str, str]]
     required = COLUMNS[:6]
     used = [c for c in COLUMNS if c in required or any(r.get(c) for r in rows)]
     header = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True, width=1000)
-    lines = ["#" + line for line in header.splitlines()]
+    lines = ["#" + line for line in header.split("\n") if line]
     lines.append("\t".join(used))
     for row in rows:
-        lines.append("\t".join(str(row.get(c, "")).replace("\t", " ") for c in used))
+        lines.append("\t".join(_tsv_cell(str(row.get(c, ""))) for c in used))
     write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"))
+
+
+def _tsv_cell(value: str) -> str:
+    """A cell of a TSV row: a tab, a line break or any other control character
+    (an endpoint's label may hold them; read_sssom refuses them) becomes a space."""
+    return "".join(" " if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 else c for c in value)
 
 
 def _curie(iri: URIRef) -> str:
@@ -452,6 +516,8 @@ def accept(
         LinkError: a subject has no candidate, or already has a Wikidata link in ``into``.
         MappingError: either file is malformed.
     """
+    if not min_confidence.is_finite() or not 0 <= min_confidence <= 1:
+        raise LinkError(f"expected a minimum confidence from 0 to 1, got {min_confidence}", field="min_confidence")
     proposed_set = read_sssom(proposed)
     wanted = set(subjects)
     tops: dict[str, dict[str, str]] = {}
@@ -552,6 +618,10 @@ def enrich(
     """
     dataset = load_dataset(dataset_path)
     out_dir = Path(out_dir) if out_dir is not None else Path(dataset_path).parent / ENRICHMENT_DIR
+    try:  # before any request: an output that cannot be written is known now
+        check_writable(out_dir / f"{endpoint_slug(client.endpoint)}.trig")
+    except OutputError as error:
+        raise LinkError(error.message, path=error.path) from None
     links = dataset.graph(LINKS_GRAPH)
     items = sorted(
         {o for o in links.objects(None, OWL.sameAs) if isinstance(o, URIRef) and str(o).startswith(str(WD))}, key=str
@@ -580,7 +650,10 @@ def enrich(
         dataset_out.bind(prefix, base)
     dataset_out.graph(name).__iadd__(graph)
     path = out_dir / f"{endpoint_slug(client.endpoint)}.trig"
-    write_atomic(path, dataset_out.serialize(format="trig").encode("utf-8"))
+    try:
+        write_atomic(path, dataset_out.serialize(format="trig").encode("utf-8"), rdf_format="trig", quads=len(graph))
+    except OutputError as error:
+        raise LinkError(f"{error.message}; the previous enrichment file is left as it was", path=path) from None
     return EnrichResult(path=path, graph=name, items=len(items), triples=len(graph), requests=client.requests)
 
 

@@ -28,11 +28,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pyoxigraph
 import yaml
 from rdflib import Dataset, Graph, URIRef
 
 from ipgraph.errors import MappingError
 from ipgraph.namespaces import IPGR, OWL, PREFIXES, RDF, SKOS, bind_prefixes
+from ipgraph.yamlfile import read_text
 
 __all__ = [
     "COLUMNS",
@@ -153,13 +155,9 @@ def read_sssom(path: str | Path) -> MappingSet:
         MappingError: the header or a row is malformed (file, line, column).
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MappingError("file not found", path=path) from None
-    except UnicodeDecodeError as error:
-        raise MappingError(f"not UTF-8 text (byte {error.start})", path=path) from None
-    lines = text.splitlines()
+    text = read_text(path, MappingError)  # refuses directories, devices, FIFOs, huge and non-UTF-8 files
+    # Rows end at LF (or CRLF); splitlines() would also cut a label at U+2028, U+0085, VT, FF ...
+    lines = re.split(r"\r?\n", text)
     header_lines = []
     index = 0
     while index < len(lines) and lines[index].startswith("#"):
@@ -167,6 +165,10 @@ def read_sssom(path: str | Path) -> MappingSet:
         index += 1
     metadata = _read_header(path, header_lines)
     curie_map = {**_BUILTIN, **{str(k): str(v) for k, v in metadata.get("curie_map", {}).items()}}
+    for prefix, iri in curie_map.items():
+        problem = _iri_problem(iri)
+        if problem:
+            raise MappingError(f"prefix {prefix!r}: {iri!r} {problem}", path=path, line=1, field="curie_map")
     for prefix, iri in PREFIXES.items():
         if prefix in curie_map and curie_map[prefix] != iri:
             raise MappingError(
@@ -212,6 +214,8 @@ def _read_header(path: Path, header_lines: list[str]) -> dict:
         raise MappingError(
             f"malformed YAML header: {error.problem}", path=path, line=mark.line + 1 if mark else 1
         ) from None
+    except yaml.YAMLError as error:
+        raise MappingError(f"malformed YAML header: {error}", path=path, line=1) from None
     if not isinstance(metadata, dict) or not isinstance(metadata.get("curie_map"), dict):
         raise MappingError("the header must be a YAML mapping with a 'curie_map'", path=path, line=1, field="curie_map")
     return metadata
@@ -221,6 +225,10 @@ def _read_row(values: dict[str, str], curie_map: dict[str, str], path: Path, lin
     def fail(message: str, column: str) -> MappingError:
         return MappingError(message, path=path, line=line, field=column)
 
+    for column, value in values.items():
+        control = next((c for c in value if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0), None)
+        if control is not None:
+            raise fail(f"a control character (U+{ord(control):04X}) in the cell", column)
     for column in _REQUIRED:
         if not values.get(column, "").strip():
             raise fail("empty; a value is required", column)
@@ -238,7 +246,7 @@ def _read_row(values: dict[str, str], curie_map: dict[str, str], path: Path, lin
             confidence = Decimal(values["confidence"])
         except InvalidOperation:
             raise fail(f"expected a number from 0 to 1, got {values['confidence']!r}", "confidence") from None
-        if not 0 <= confidence <= 1:
+        if not confidence.is_finite() or not 0 <= confidence <= 1:
             raise fail(f"expected a number from 0 to 1, got {values['confidence']!r}", "confidence")
     elif justification == "semapv:LexicalMatching":
         raise fail("a lexical match needs its score as confidence", "confidence")
@@ -277,7 +285,23 @@ def _expand(curie: str, curie_map: dict[str, str], fail) -> URIRef:
     pattern = _LOCAL_PATTERNS.get(prefix)
     if pattern is not None and not pattern.match(local):
         raise fail(f"malformed CURIE {curie!r}: the local part does not match {pattern.pattern}")
-    return URIRef(curie_map[prefix] + local)
+    iri = curie_map[prefix] + local
+    problem = _iri_problem(iri)
+    if problem:
+        raise fail(f"{curie!r} expands to {iri!r}, which {problem}")
+    return URIRef(iri)
+
+
+def _iri_problem(iri: str) -> str | None:
+    """Why ``iri`` may not stand in the graph (None when it may): it must be an
+    http(s) or urn IRI that a conformant parser (Oxigraph) accepts."""
+    try:
+        pyoxigraph.NamedNode(iri)
+    except ValueError as error:
+        return f"is not a valid IRI ({error})"
+    if not iri.lower().startswith(("http://", "https://", "urn:")):
+        return "is not an http(s) IRI"
+    return None
 
 
 # ---------------------------------------------------------------------------
@@ -299,6 +323,8 @@ def load_mappings(mappings_dir: str | Path, subjects: Iterable[URIRef] | None = 
         MappingError: the first problem, with file, line and column.
     """
     mappings_dir = Path(mappings_dir)
+    if mappings_dir.exists() and not mappings_dir.is_dir():
+        raise MappingError("expected a folder of *.sssom.tsv files, found a file", path=mappings_dir)
     known = set(subjects) if subjects is not None else None
     seen: dict[tuple, Mapping] = {}
     identity: dict[tuple[URIRef, str], Mapping] = {}

@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import io
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -35,7 +36,8 @@ from pathlib import Path
 import networkx as nx
 from rdflib import Dataset, Graph, Literal, URIRef
 
-from ipgraph.errors import ProjectionError
+from ipgraph.build import write_atomic
+from ipgraph.errors import OutputError, ProjectionError
 from ipgraph.layout import QUERIES as _PACKAGE_QUERIES
 from ipgraph.namespaces import IPG, OA, PREFIXES, QB, SCHEMA
 
@@ -337,17 +339,18 @@ def write(graph: nx.MultiDiGraph, rdf_format: str, out: str | Path) -> Path:
     out = Path(out)
     if rdf_format not in FORMATS:
         raise ProjectionError(f"unknown format {rdf_format!r}; expected one of {', '.join(FORMATS)}")
+    buffer = io.BytesIO()
+    if rdf_format == "graphml":
+        nx.write_graphml(graph, buffer, encoding="utf-8")
+    elif rdf_format == "gexf":
+        nx.write_gexf(graph, buffer, encoding="utf-8")
+    else:
+        data = nx.node_link_data(graph, edges="edges")
+        buffer.write((json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8"))
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if rdf_format == "graphml":
-            nx.write_graphml(graph, out, encoding="utf-8")
-        elif rdf_format == "gexf":
-            nx.write_gexf(graph, out, encoding="utf-8")
-        else:
-            data = nx.node_link_data(graph, edges="edges")
-            out.write_text(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    except OSError as error:
-        raise ProjectionError(f"cannot write: {error.strerror or error}", path=out) from None
+        write_atomic(out, buffer.getvalue())
+    except OutputError as error:
+        raise ProjectionError(error.message, path=out) from None
     return out
 
 

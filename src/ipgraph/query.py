@@ -45,6 +45,8 @@ from ipgraph.store import (
     execute,
     open_store,
 )
+from ipgraph.terminal import printable
+from ipgraph.yamlfile import read_text
 
 __all__ = [
     "FORMATS",
@@ -63,7 +65,7 @@ __all__ = [
 QUERIES_DIR = QUERIES
 #: Output formats of ``ipgraph query``.
 FORMATS = ("table", "csv", "tsv", "json", "xml", "ttl")
-_KINDS = ("iri", "string", "integer", "decimal", "date")
+_KINDS = ("iri", "string", "language", "integer", "decimal", "date")
 _XSD = "http://www.w3.org/2001/XMLSchema#"
 _PARAM = re.compile(r"#\s*@param\s+(\w+)\s+(\w+)\s+(required|optional|default=\S+)\s*(.*)")
 
@@ -96,10 +98,7 @@ class NamedQuery:
     def from_file(cls, path: str | Path) -> NamedQuery:
         """Read a ``.rq`` file and its header (``# Question:``, ``# @param``)."""
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as error:
-            raise QueryError(f"cannot read the query file: {error.strerror}", path=path) from None
+        text = read_text(path, QueryError)  # refuses directories, FIFOs, devices, huge and non-UTF-8 files
         question, params, declared = "", [], False
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.startswith("#"):
@@ -255,6 +254,14 @@ class Graph:
             return self._resolve(param.name, text)
         if param.kind == "string":
             return ox.Literal(text)
+        if param.kind == "language":
+            try:
+                ox.Literal("", language=text)  # Oxigraph checks the tag is well-formed BCP 47
+            except ValueError:
+                raise QueryError(
+                    f"parameter {param.name!r} must be a language tag such as zh or en, not {text!r}"
+                ) from None
+            return ox.Literal(text)
         checks = {"integer": r"[+-]?\d+", "decimal": r"[+-]?(\d+(\.\d*)?|\.\d+)", "date": r"\d{4}-\d{2}-\d{2}"}
         if not re.fullmatch(checks[param.kind], text):
             raise QueryError(f"parameter {param.name!r} must be an xsd:{param.kind}, not {text!r}")
@@ -264,7 +271,12 @@ class Graph:
         """An IRI, a prefixed name, or the one entity with this label."""
         iri = _expand(text)
         if iri is not None:
-            return ox.NamedNode(iri)
+            if not re.match(r"(https?|urn|mailto|file):", iri, re.IGNORECASE):
+                raise QueryError(f"parameter {name!r}: {text!r} is not an http(s), urn, mailto or file IRI")
+            try:
+                return ox.NamedNode(iri)
+            except ValueError as error:
+                raise QueryError(f"parameter {name!r}: {text!r} is not a valid IRI ({error})") from None
         found = execute(
             self.store,
             _LABEL_LOOKUP,
@@ -419,7 +431,9 @@ def _table(header: list[str], rows: list) -> str:
     """Columns separated by two spaces, cells cut at 60 characters, one line each."""
 
     def cell(text: str) -> str:
-        text = " ".join(text.split())
+        # Runs of spaces, tabs and newlines become one space; any other control
+        # character is escaped (ipgraph.terminal), never printed raw.
+        text = printable(" ".join(re.split(r"[ \t\n]+", text.strip(" \t\n"))))
         return text if len(text) <= 60 else text[:59] + "…"
 
     cells = [[cell(text) for text in row] for row in rows]

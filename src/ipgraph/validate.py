@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from rdflib.namespace import SH
 from ipgraph import layout
 from ipgraph.errors import IpgraphError, StoreError, ValidationError
 from ipgraph.namespaces import RDFS, bind_prefixes
+from ipgraph.yamlfile import file_kind, read_text
 
 __all__ = [
     "RDF_FORMATS",
@@ -36,6 +38,7 @@ __all__ = [
     "check",
     "check_datacube",
     "check_rdf_file",
+    "check_rdf_syntax",
     "load_dataset",
     "parse_turtle",
     "validate_file",
@@ -86,20 +89,61 @@ class Report:
 
 #: RDF file types ipgraph reads, by suffix, with their rdflib parser names.
 RDF_FORMATS = {".trig": "trig", ".nq": "nquads", ".ttl": "turtle", ".nt": "nt"}
+_OX_FORMATS = {
+    "trig": pyoxigraph.RdfFormat.TRIG,
+    "nquads": pyoxigraph.RdfFormat.N_QUADS,
+    "turtle": pyoxigraph.RdfFormat.TURTLE,
+    "nt": pyoxigraph.RdfFormat.N_TRIPLES,
+}
 
 
 def check_rdf_file(path: str | Path) -> tuple[Path, str]:
     """The path and rdflib format of an RDF file to load, by its suffix.
 
     Raises:
-        StoreError: an unknown suffix, or no such file.
+        StoreError: an unknown suffix; no such file; a directory, device or
+            FIFO; an empty file; one with a NUL byte in its first 64 KiB.
     """
     path = Path(path)
     rdf_format = RDF_FORMATS.get(path.suffix)
     if rdf_format is None:
         raise StoreError(f"unknown file type {path.suffix!r}; expected one of {', '.join(RDF_FORMATS)}", path=path)
-    if not path.is_file():
-        raise StoreError("file not found (run 'ipgraph build' first?)", path=path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise StoreError("file not found (run 'ipgraph build' first?)", path=path) from None
+    except OSError as problem:  # a symlink loop, a name too long, no permission
+        raise StoreError(f"cannot read: {problem.strerror or problem}", path=path) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise StoreError(f"expected a file, found {file_kind(info.st_mode)}", path=path)
+    if info.st_size == 0:
+        raise StoreError("the file is empty (a built dataset never is)", path=path)
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(1 << 16)
+    except OSError as problem:
+        raise StoreError(f"cannot read: {problem.strerror or problem}", path=path) from None
+    if b"\0" in head:
+        raise StoreError(f"not RDF text: a NUL byte at offset {head.index(0)}", path=path)
+    return path, rdf_format
+
+
+def check_rdf_syntax(path: str | Path) -> tuple[Path, str]:
+    """:func:`check_rdf_file`, then a parse by Oxigraph, a conformant parser
+    whose errors carry line and column (rdflib's parsers end in IndexError on
+    some truncated files): for loaders that then parse with rdflib.
+
+    Raises:
+        StoreError: as :func:`check_rdf_file`, or the file does not parse.
+    """
+    path, rdf_format = check_rdf_file(path)
+    try:
+        for _ in pyoxigraph.parse(path=str(path), format=_OX_FORMATS[rdf_format]):
+            pass
+    except (SyntaxError, ValueError) as error:
+        raise StoreError(f"not valid {rdf_format}: {error}", path=path) from None
+    except OSError as error:
+        raise StoreError(f"cannot read: {error.strerror or error}", path=path) from None
     return path, rdf_format
 
 
@@ -109,7 +153,7 @@ def load_dataset(path: str | Path) -> Dataset:
     Raises:
         StoreError: the file is missing, of an unknown type, or does not parse.
     """
-    path, rdf_format = check_rdf_file(path)
+    path, rdf_format = check_rdf_syntax(path)
     dataset = Dataset()
     try:
         dataset.parse(path, format=rdf_format)
@@ -126,11 +170,11 @@ def parse_turtle(*paths: Path) -> Graph:
     """
     graph = bind_prefixes(Graph(bind_namespaces="none"))
     for path in paths:
+        path = Path(path)
+        text = read_text(path, IpgraphError)  # refuses directories, devices, FIFOs, huge and non-UTF-8 files
         try:
-            graph.parse(path, format="turtle")
-        except FileNotFoundError:
-            raise IpgraphError("file not found", path=path) from None
-        except (ParserError, SyntaxError) as error:
+            graph.parse(data=text, format="turtle", publicID=path.resolve().as_uri())
+        except (ParserError, SyntaxError, ValueError, IndexError) as error:
             raise IpgraphError(f"not valid Turtle: {error}", path=path) from None
     return graph
 

@@ -43,7 +43,8 @@ import networkx as nx
 from rdflib import Graph
 
 from ipgraph import project as project_module
-from ipgraph.errors import ViewError
+from ipgraph.build import write_atomic
+from ipgraph.errors import OutputError, ViewError
 from ipgraph.layout import PACKAGE
 
 __all__ = [
@@ -292,12 +293,9 @@ def write_view(
     out = Path(out)
     page = render(graph, title=title, physics_limit=physics_limit, edge_label_limit=edge_label_limit)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        temporary = out.with_name(out.name + ".tmp")
-        temporary.write_bytes(page.encode("utf-8"))
-        temporary.replace(out)
-    except OSError as error:
-        raise ViewError(f"cannot write the view: {error.strerror or error}", path=out) from None
+        write_atomic(out, page.encode("utf-8"))
+    except OutputError as error:
+        raise ViewError(f"cannot write the view: {error.message}", path=out) from None
     return out
 
 
@@ -323,10 +321,9 @@ def write_index(views: dict[str, tuple[Path, nx.MultiDiGraph]], out_dir: str | P
     )
     path = out_dir / "index.html"
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(page.encode("utf-8"))
-    except OSError as error:
-        raise ViewError(f"cannot write the index: {error.strerror or error}", path=path) from None
+        write_atomic(path, page.encode("utf-8"))
+    except OutputError as error:
+        raise ViewError(f"cannot write the index: {error.message}", path=path) from None
     return path
 
 

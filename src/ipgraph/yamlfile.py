@@ -24,9 +24,9 @@ from typing import Any
 
 import yaml
 
-from ipgraph.errors import FactsError, SourceError
+from ipgraph.errors import FactsError, IpgraphError
 
-__all__ = ["MAX_BYTES", "Map", "read_text", "read_yaml"]
+__all__ = ["MAX_BYTES", "Map", "file_kind", "read_text", "read_yaml"]
 
 #: The largest data file read (a facts file of a long report is well under 1 MB).
 MAX_BYTES = 64 * 1024 * 1024
@@ -95,7 +95,20 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 _Loader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
 
 
-def read_text(path: Path, error: type[FactsError] | type[SourceError] = FactsError) -> str:
+def file_kind(mode: int) -> str:
+    """What a file of this ``st_mode`` is, for a message: 'a directory', 'a FIFO' ..."""
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def read_text(path: Path, error: type[IpgraphError] = FactsError) -> str:
     """The UTF-8 text of the regular file ``path``; ``error`` names what is wrong.
 
     A directory, a device, a FIFO, a missing file, one larger than
@@ -108,8 +121,7 @@ def read_text(path: Path, error: type[FactsError] | type[SourceError] = FactsErr
     except OSError as problem:  # a symlink loop, a name too long, no permission
         raise error(f"cannot read: {problem.strerror or problem}", path=path) from None
     if not stat.S_ISREG(info.st_mode):
-        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-        raise error(f"expected a file, found {kind}", path=path)
+        raise error(f"expected a file, found {file_kind(info.st_mode)}", path=path)
     if info.st_size > MAX_BYTES:
         raise error(f"file too large ({info.st_size} bytes; at most {MAX_BYTES})", path=path)
     try:

@@ -12,7 +12,7 @@ from rdflib.exceptions import ParserError
 from ipgraph.errors import StoreError
 from ipgraph.store import sandbox
 from ipgraph.store.base import UNION, QueryDataset, Store
-from ipgraph.validate import check_rdf_file
+from ipgraph.validate import check_rdf_syntax
 
 __all__ = ["MemoryStore"]
 
@@ -30,7 +30,7 @@ class MemoryStore(Store):
 
     def load(self, path: str | Path) -> MemoryStore:
         """Parse an RDF file (TriG, N-Quads, Turtle, N-Triples) into the store."""
-        path, rdf_format = check_rdf_file(path)
+        path, rdf_format = check_rdf_syntax(path)
         self.stop_workers()
         try:
             self.dataset.parse(path, format=rdf_format)

@@ -11,6 +11,7 @@ from ipgraph.errors import StoreError
 from ipgraph.namespaces import PREFIXES
 from ipgraph.store.base import UNION, Store
 from ipgraph.validate import check_rdf_file
+from ipgraph.yamlfile import read_text
 
 __all__ = ["OxigraphStore"]
 
@@ -36,10 +37,31 @@ class OxigraphStore(Store):
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else None
+        if self.path is not None:
+            self._check_mark(self.path / self._MARK)
         try:
             self.store = ox.Store(str(self.path)) if self.path is not None else ox.Store()
         except OSError as error:
             raise StoreError(f"cannot open the Oxigraph store: {error}", path=self.path) from None
+
+    @staticmethod
+    def _check_mark(mark: Path) -> None:
+        """Refuse a store folder whose marker is not what :meth:`load` writes
+        (truncated, not UTF-8, a directory), before the store is opened or changed."""
+        if not (mark.exists() or mark.is_symlink()):
+            return
+        problem = ""
+        try:
+            stamp = json.loads(read_text(mark, StoreError))
+        except ValueError as error:
+            problem = f"not JSON ({error})"
+        else:
+            if not isinstance(stamp, list) or not all(isinstance(item, dict) for item in stamp):
+                problem = "not a list of loaded files"
+        if problem:
+            raise StoreError(
+                f"the store's marker file is broken: {problem}; remove the folder to load the store again", path=mark
+            )
 
     def load(self, *paths: str | Path) -> OxigraphStore:
         """Bulk-load RDF files into the store (skipped when an on-disk store
