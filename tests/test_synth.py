@@ -36,3 +36,11 @@ def test_synth_refuses_a_folder_in_use_and_no_sources(tmp_path):
     assert sorted(p.name for p in (tmp_path / "used").iterdir()) == ["keep.txt"]
     result = CliRunner().invoke(main, ["synth", "--sources", "0", "--out", str(tmp_path / "new")])
     assert result.exit_code == 2 and not (tmp_path / "new").exists()
+
+
+def test_synth_refuses_an_out_under_a_file(tmp_path):
+    (tmp_path / "afile").write_text("mine", encoding="utf-8")
+    result = CliRunner().invoke(main, ["synth", "--sources", "2", "--out", str(tmp_path / "afile" / "sub")])
+    assert result.exit_code == 2 and "cannot create the folder" in result.output
+    assert "Traceback" not in result.output
+    assert (tmp_path / "afile").read_text(encoding="utf-8") == "mine"

@@ -24,7 +24,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ipgraph.errors import FactsError
+from ipgraph.errors import FactsError, OutputError
 from ipgraph.yamlfile import Map, read_yaml
 
 __all__ = ["synthesize"]
@@ -89,12 +89,17 @@ def synthesize(data_dir: str | Path, out: str | Path, *, sources: int, seed: int
     Raises:
         FactsError: ``out`` exists and is not empty, or ``sources`` is not
             a positive number.
+        OutputError: ``out`` cannot be created (a file is in the way).
     """
     data_dir, out = Path(data_dir), Path(out)
     if sources < 1:
         raise FactsError(f"expected at least one source, got {sources}", path=out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise FactsError("expected a new or empty folder", path=out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"cannot create the folder: {error.strerror or error}", path=out) from None
     rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
     regions, agencies, industries, measure_types = _entities(data_dir)
     target = out / "data"
