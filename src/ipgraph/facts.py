@@ -347,23 +347,7 @@ def _load_registry_file(path: Path, facts: Facts, pending: list) -> None:
         raise FactsError("expected a list of provenance entries", path=path, line=document.line_of("provenance"))
     for entry in entries:
         _load_provenance(entry, path, document.line_of("provenance"), facts)
-    for section, items in document.items():
-        if section == "provenance":
-            continue
-        if section not in REGISTRY_SECTIONS:
-            raise FactsError(
-                f"unknown section {section!r}; a registry file holds: provenance, {', '.join(REGISTRY_SECTIONS)}",
-                path=path,
-                line=document.key_lines[section],
-            )
-        if not isinstance(items, list):
-            raise FactsError("expected a list of items", path=path, line=document.key_lines[section], field=section)
-        for item in items:
-            record, refs = _load_item(KINDS[section], item, None, path, document.key_lines[section])
-            if record.key in facts.records:
-                raise _duplicate(record, facts.records[record.key], section)
-            facts.add(record)
-            pending.append((record, refs, item))
+    _load_sections(document, path, "provenance", REGISTRY_SECTIONS, None, facts, pending)
 
 
 def _load_provenance(entry: Any, path: Path, line: int, facts: Facts) -> None:
@@ -405,20 +389,33 @@ def _load_facts_file(data_dir: Path, path: Path, facts: Facts, pending: list) ->
         other = facts.sources[source.slug]
         raise FactsError(f"source {source.slug!r} already has a facts file ({other.text_path})", path=path, line=1)
     facts.sources[source.slug] = source
+    _load_sections(document, path, "source", tuple(KINDS), source, facts, pending)
+
+
+def _load_sections(
+    document: Map,
+    path: Path,
+    header: str,
+    sections: tuple[str, ...],
+    source: Source | None,
+    facts: Facts,
+    pending: list,
+) -> None:
+    """Load every item of every section of a registry (``source`` None) or
+    facts file; ``header`` is the key that is not a section."""
     for section, items in document.items():
-        if section == "source":
+        if section == header:
             continue
-        kind = KINDS.get(section)
-        if kind is None:
+        if section not in sections:
             raise FactsError(
-                f"unknown section {section!r}; expected one of: {', '.join(['source', *KINDS])}",
+                f"unknown section {section!r}; expected one of: {', '.join([header, *sections])}",
                 path=path,
                 line=document.key_lines[section],
             )
         if not isinstance(items, list):
             raise FactsError("expected a list of items", path=path, line=document.key_lines[section], field=section)
         for item in items:
-            record, refs = _load_item(kind, item, source, path, document.key_lines[section])
+            record, refs = _load_item(KINDS[section], item, source, path, document.key_lines[section])
             if record.key in facts.records:
                 raise _duplicate(record, facts.records[record.key], section)
             facts.add(record)

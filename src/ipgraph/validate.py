@@ -16,7 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from rdflib.namespace import SH
 from ipgraph import layout
 from ipgraph.errors import IpgraphError, StoreError, ValidationError
 from ipgraph.namespaces import RDFS, bind_prefixes
-from ipgraph.yamlfile import file_kind, read_text
+from ipgraph.yamlfile import read_text, regular_file
 
 __all__ = [
     "RDF_FORMATS",
@@ -108,14 +107,7 @@ def check_rdf_file(path: str | Path) -> tuple[Path, str]:
     rdf_format = RDF_FORMATS.get(path.suffix)
     if rdf_format is None:
         raise StoreError(f"unknown file type {path.suffix!r}; expected one of {', '.join(RDF_FORMATS)}", path=path)
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise StoreError("file not found (run 'ipgraph build' first?)", path=path) from None
-    except OSError as problem:  # a symlink loop, a name too long, no permission
-        raise StoreError(f"cannot read: {problem.strerror or problem}", path=path) from None
-    if not stat.S_ISREG(info.st_mode):
-        raise StoreError(f"expected a file, found {file_kind(info.st_mode)}", path=path)
+    info = regular_file(path, StoreError, "file not found (run 'ipgraph build' first?)")
     if info.st_size == 0:
         raise StoreError("the file is empty (a built dataset never is)", path=path)
     try:

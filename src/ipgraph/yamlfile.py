@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import os
 import stat
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -26,7 +27,7 @@ import yaml
 
 from ipgraph.errors import FactsError, IpgraphError
 
-__all__ = ["MAX_BYTES", "Map", "file_kind", "read_text", "read_yaml"]
+__all__ = ["MAX_BYTES", "Map", "file_kind", "read_text", "read_yaml", "regular_file"]
 
 #: The largest data file read (a facts file of a long report is well under 1 MB).
 MAX_BYTES = 64 * 1024 * 1024
@@ -108,20 +109,27 @@ def file_kind(mode: int) -> str:
     return "not a regular file"
 
 
+def regular_file(path: Path, error: type[IpgraphError] = FactsError, missing: str = "file not found") -> os.stat_result:
+    """The ``stat`` of ``path`` if it is a regular file; else ``error`` saying
+    what is there instead (nothing, a loop, a directory, a device, a FIFO)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise error(missing, path=path) from None
+    except OSError as problem:  # a symlink loop, a name too long, no permission
+        raise error(f"cannot read: {problem.strerror or problem}", path=path) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise error(f"expected a file, found {file_kind(info.st_mode)}", path=path)
+    return info
+
+
 def read_text(path: Path, error: type[IpgraphError] = FactsError) -> str:
     """The UTF-8 text of the regular file ``path``; ``error`` names what is wrong.
 
     A directory, a device, a FIFO, a missing file, one larger than
     :data:`MAX_BYTES` or one that is not UTF-8 is refused with the path.
     """
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise error("file not found", path=path) from None
-    except OSError as problem:  # a symlink loop, a name too long, no permission
-        raise error(f"cannot read: {problem.strerror or problem}", path=path) from None
-    if not stat.S_ISREG(info.st_mode):
-        raise error(f"expected a file, found {file_kind(info.st_mode)}", path=path)
+    info = regular_file(path, error)
     if info.st_size > MAX_BYTES:
         raise error(f"file too large ({info.st_size} bytes; at most {MAX_BYTES})", path=path)
     try:
