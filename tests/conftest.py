@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from rdflib import Dataset, Graph
 
 from ipgraph.build import build
@@ -27,17 +28,9 @@ def seed_data(folder: Path) -> Path:
             shutil.copy(path, folder / part / path.name)
     # Only the agencies the seed names (the counts of the seed graph are stated for them).
     agencies = folder / "registry" / "agencies.yaml"
-    text = agencies.read_text(encoding="utf-8")
-    kept, skip = [], False
-    for block in text.split("\n  - id: "):
-        skip = (
-            "provenance: [" in block
-            and SEED not in block.split("provenance: [", 1)[1].split("]")[0]
-            and "sipo" not in block
-        )
-        if not skip:
-            kept.append(block)
-    agencies.write_text("\n  - id: ".join(kept), encoding="utf-8")
+    registry = yaml.safe_load(agencies.read_text(encoding="utf-8"))
+    registry["agencies"] = [a for a in registry["agencies"] if SEED in a["provenance"]]
+    agencies.write_text(yaml.safe_dump(registry, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return folder
 
 

@@ -156,9 +156,12 @@ def load_ontology(ontology_dir: str | Path) -> Graph:
 # ---------------------------------------------------------------------------
 
 
-def build_dataset(facts: Facts, ontology: Graph, vocabulary: Vocabulary) -> Dataset:
+def build_dataset(
+    facts: Facts, ontology: Graph, vocabulary: Vocabulary, figures: list[Figure] | None = None
+) -> Dataset:
     """The dataset of ``facts``: ontology, vocabulary, registry, one graph per
-    source, and the figures graph that relates the sources' figures."""
+    source, and the figures graph that relates the sources' figures
+    (``figures``: :func:`ipgraph.figures.compare` of ``facts``, if already made)."""
     dataset = Dataset()
     bind_prefixes(dataset)
     ontology_graph = dataset.graph(ONTOLOGY_GRAPH)
@@ -179,9 +182,9 @@ def build_dataset(facts: Facts, ontology: Graph, vocabulary: Vocabulary) -> Data
         for record in facts.of_source(slug):
             _add_record(graph, record, labels)
         superclasses.add_to(graph)
-    figures = dataset.graph(FIGURES_GRAPH)
-    _add_figures(figures, compare(facts), labels)
-    superclasses.add_to(figures)
+    figures_graph = dataset.graph(FIGURES_GRAPH)
+    _add_figures(figures_graph, compare(facts) if figures is None else figures, labels)
+    superclasses.add_to(figures_graph)
     return dataset
 
 
@@ -718,7 +721,8 @@ def build(
     vocabulary = load_vocabulary(Path(data_dir) / "vocab")
     facts = load_facts(data_dir, vocabulary)
     check_keys(facts)
-    dataset = build_dataset(facts, ontology, vocabulary)
+    figures = compare(facts)
+    dataset = build_dataset(facts, ontology, vocabulary, figures)
     # The links graph: data/mappings/*.sssom.tsv, checked against the facts (ipgraph.mappings).
     links = dataset.graph(LINKS_GRAPH)
     links += links_graph(Path(data_dir) / "mappings", known_subjects(dataset))
@@ -726,7 +730,7 @@ def build(
     data = serialize_trig(dataset)
     quads = sum(len(graph) for graph in dataset.graphs())
     write_atomic(out, data, rdf_format="trig", quads=quads)
-    return summarize(dataset, facts, Path(out))
+    return summarize(dataset, facts, Path(out), figures)
 
 
 def _entity_class(record: Record) -> URIRef:
@@ -735,7 +739,7 @@ def _entity_class(record: Record) -> URIRef:
     return _CLASSES[record.kind]
 
 
-def summarize(dataset: Dataset, facts: Facts, path: Path) -> BuildResult:
+def summarize(dataset: Dataset, facts: Facts, path: Path, figures: list[Figure]) -> BuildResult:
     """Count triples per named graph; entities by their most specific class
     (each declared once: in the registry or one facts file); and, per source
     and for the whole graph, facts, figures and quotes. One pass over each."""
@@ -754,9 +758,8 @@ def summarize(dataset: Dataset, facts: Facts, path: Path) -> BuildResult:
     for slug in sorted(facts.sources):
         records = list(facts.of_source(slug))
         quotes = {(r.evidence.start, r.evidence.end) for r in records}
-        figures = sum(1 for r in records if r.kind == "observations")
-        sources.append(SourceSummary(slug=slug, facts=len(records), figures=figures, quotes=len(quotes)))
-    figures = compare(facts)
+        count = sum(1 for r in records if r.kind == "observations")
+        sources.append(SourceSummary(slug=slug, facts=len(records), figures=count, quotes=len(quotes)))
     status = Counter(figure.status for figure in figures)
     entities = sum(1 for r in facts.records.values() if r.kind in _ENTITY_SECTIONS)
     totals = {
