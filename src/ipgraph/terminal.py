@@ -89,9 +89,12 @@ def _widths(natural: list[int], floor: list[int], room: int) -> list[int]:
     (so a long quote gets most of it, a short name keeps its width)."""
     if sum(natural) <= room:
         return list(natural)
+    floor = list(floor)
+    while sum(floor) > room and max(floor) > 1:  # too many columns for their floors: narrow the widest
+        floor[floor.index(max(floor))] -= 1
     left = room - sum(floor)
     if left <= 0:
-        return list(floor)
+        return floor
     need = [n - f for n, f in zip(natural, floor, strict=True)]
     extra = [left * n // sum(need) for n in need]
     for index in sorted(range(len(need)), key=lambda i: -need[i])[: left - sum(extra)]:
