@@ -41,10 +41,14 @@ def _column(output: str, name: str) -> str:
 
 @pytest.mark.parametrize("columns", [80, 200])
 def test_query_tables_fit_the_terminal_and_keep_every_character(three_built, columns):
-    expected = [row.get("quote", "") for row in open_graph(three_built).query_named("fact-sources", fact=FACT).records()]
+    expected = [
+        row.get("quote", "") for row in open_graph(three_built).query_named("fact-sources", fact=FACT).records()
+    ]
     assert expected and max(len(quote) for quote in expected) > 80
     result = CliRunner().invoke(
-        main, ["query", "fact-sources", "-p", f"fact={FACT}", "--dataset", str(three_built)], env={"COLUMNS": str(columns)}
+        main,
+        ["query", "fact-sources", "-p", f"fact={FACT}", "--dataset", str(three_built)],
+        env={"COLUMNS": str(columns)},
     )
     assert result.exit_code == 0, result.output
     assert "…" not in result.output
@@ -70,7 +74,9 @@ def test_wide_prints_each_row_on_one_line(three_built):
 
 @pytest.mark.parametrize("columns", [80, 200])
 def test_stats_tables_fit_the_terminal(three_built, columns):
-    result = CliRunner().invoke(main, ["stats", "overview", "--dataset", str(three_built)], env={"COLUMNS": str(columns)})
+    result = CliRunner().invoke(
+        main, ["stats", "overview", "--dataset", str(three_built)], env={"COLUMNS": str(columns)}
+    )
     assert result.exit_code == 0, result.output
     assert "Degree centrality" in result.output and "Jilin" in result.output
     assert all(width_of(line) <= columns for line in result.output.splitlines())
@@ -82,7 +88,9 @@ def test_wrapping_counts_chinese_characters_as_two_columns_and_cuts_nothing():
     lines = wrap(text, 10)
     assert all(width_of(line) <= 10 for line in lines)
     assert "".join(lines).replace(" ", "") == text.replace(" ", "")
-    printed = table(["name", "zh"], [["Jilin", "吉林省"], ["a very long English name here", "国家知识产权局"]], width=24)
+    printed = table(
+        ["name", "zh"], [["Jilin", "吉林省"], ["a very long English name here", "国家知识产权局"]], width=24
+    )
     assert all(width_of(line) <= 24 for line in printed.splitlines())
     assert "国家" in printed and "(2 rows)" in printed
 
