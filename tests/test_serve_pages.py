@@ -16,6 +16,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from ipgraph import serve_search
 from ipgraph.query import load_named, open_graph
 from ipgraph.serve import AnalystPage, ServeConfig, create_app, open_app
 from ipgraph.serve_search import MAX_QUERY, Name, SearchIndex
@@ -118,13 +119,11 @@ def test_the_index_is_rebuilt_when_a_new_build_is_served(built, three_built, tmp
 
 def test_a_query_costs_a_lookup_in_the_index_not_a_scan():
     index = SearchIndex([Name(f"{ID}x/{n}", f"name {n} 名称{n}") for n in range(2000)])
-    plan = index._db.execute(  # the plan SQLite makes for the search's own statement
-        "EXPLAIN QUERY PLAN SELECT name.text FROM name_fts JOIN name ON name.id = name_fts.rowid "
-        "WHERE name_fts MATCH ? ORDER BY name_fts.rank LIMIT 10",
-        ('"名 称"',),
-    ).fetchall()
-    details = " ".join(row[-1] for row in plan)
-    assert "VIRTUAL TABLE INDEX" in details and "SEARCH name USING INTEGER PRIMARY KEY" in details
+    for statement, value in ((serve_search._MATCHING, '"名 称"'), (serve_search._EQUAL, "name 7")):
+        plan = index._db.execute("EXPLAIN QUERY PLAN " + statement, (value, 10)).fetchall()
+        details = " ".join(row[-1] for row in plan)  # the plan SQLite makes for the search's own statements
+        assert "SCAN name " not in details + " " and "SCAN entity" not in details, details
+        assert "VIRTUAL TABLE INDEX" in details or "USING INDEX name_key" in details, details
     assert [hit.iri for hit in index.search("name 1999")][:1] == [f"{ID}x/1999"]
 
 

@@ -250,19 +250,29 @@ class Graph:
 
 
 def bind(
-    named: NamedQuery | None, params: dict, entities_named: Callable[[str], list[str]]
+    named: NamedQuery | None,
+    params: dict,
+    entities_named: Callable[[str], list[str]],
+    *,
+    empty_is_missing: bool = False,
 ) -> dict[str, ox.NamedNode | ox.Literal]:
     """The RDF terms to bind for ``params`` (name to text or term), checked
     against ``named``'s declarations: defaults filled in, a missing required
-    parameter or an unknown one refused. ``entities_named(label)`` gives the
-    IRIs of the entities with that label (for an ``iri`` parameter given as a
-    label); an empty value counts as left out.
+    parameter (or one given empty) or an unknown one refused.
+    ``entities_named(label)`` gives the IRIs of the entities with that label
+    (for an ``iri`` parameter given as a label). With ``empty_is_missing``
+    (a form's empty fields), an empty value counts as left out; otherwise an
+    empty optional value is checked like any other.
 
     Raises:
         QueryError: a missing or unknown parameter, a value of the wrong kind,
             a label that names no entity or several.
     """
-    params = {name: value for name, value in params.items() if value is not None and value != ""}
+    params = {
+        name: value
+        for name, value in params.items()
+        if value is not None and not (empty_is_missing and value == "")
+    }
     declared = {param.name: param for param in named.params} if named else {}
     if named and named.declared:
         unknown = sorted(set(params) - set(declared))
@@ -274,7 +284,7 @@ def bind(
         for param in named.params:
             if param.name not in params and param.default is not None:
                 params[param.name] = param.default
-            if param.required and param.name not in params:
+            if param.required and params.get(param.name, "") == "":
                 raise QueryError(
                     f"query {named.name!r} needs the parameter {param.name!r} ({param.kind}): "
                     f"{param.description or 'no description'} (--param {param.name}=VALUE)"

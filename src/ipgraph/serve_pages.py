@@ -400,7 +400,7 @@ async def query_form(server: Server, request: Request) -> Response:
     error, result = None, None
     if run:
         try:
-            bindings = query_module.bind(named, dict(given), server.search.exact)
+            bindings = query_module.bind(named, dict(given), server.search.exact, empty_is_missing=True)
         except QueryError as problem:
             if extension != "html":
                 raise HTTPProblem(400, str(problem)) from None
