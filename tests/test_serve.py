@@ -581,7 +581,8 @@ def test_cli_serves_a_persistent_oxigraph_store_and_stops_gracefully(built, tmp_
 
 def test_the_serve_modules_have_no_import_cycle():
     """serve_pages and serve_graphs build on serve_core and never import serve
-    (which imports them); serve_core imports none of the three."""
+    (which imports them); serve_core imports none of the three; the search
+    index and the entity page's layout import no server module above them."""
     import subprocess
     import sys
 
@@ -589,6 +590,8 @@ def test_the_serve_modules_have_no_import_cycle():
         ("ipgraph.serve_core", ["ipgraph.serve", "ipgraph.serve_pages", "ipgraph.serve_graphs"]),
         ("ipgraph.serve_pages", ["ipgraph.serve", "ipgraph.serve_graphs"]),
         ("ipgraph.serve_graphs", ["ipgraph.serve", "ipgraph.serve_pages"]),
+        ("ipgraph.serve_search", ["ipgraph.serve", "ipgraph.serve_core", "ipgraph.serve_pages"]),
+        ("ipgraph.serve_entity", ["ipgraph.serve", "ipgraph.serve_pages", "ipgraph.serve_graphs"]),
     ]:
         code = f"import sys, {module}; print(sorted(m for m in sys.modules if m.startswith('ipgraph.serve')))"
         loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
