@@ -305,3 +305,28 @@ def test_an_analyst_page_may_bring_its_own_csp(three_built):
     status, media, body = get(app, "/timeline")
     assert status == 200 and media.startswith("text/html") and body.startswith(b"<ipgraph.store")
     assert load_named("measures").params[0].values  # the forms' choices come from @values
+
+
+ZH_PREFIX = "东北老工业基地吉林省、辽宁省和黑龙江省以及内蒙古自治区的知识产权"
+ZH_SUFFIX = "保护工作取得新进展，专利和商标的有效量持续增长，知识产权保护中心"
+
+
+@pytest.mark.parametrize(
+    ("prefix", "suffix", "start", "expected"),
+    [
+        # cut inside a word at both ends: the partial words go, "…" marks the cuts
+        ("f the country's heavy industry, ", ", along with the neighboring Inn", 900,
+         ("… the country's heavy industry, ", ", along with the neighboring …")),
+        # the prefix reaches the start of the text, the suffix its end: kept whole
+        ("Fixture B. ", " said.", 11, ("Fixture B. ", " said.")),
+        # cut at a space already: nothing dropped
+        (" the country's heavy industry, ", "and the neighboring Inner Mongol", 900,
+         ("… the country's heavy industry, ", "and the neighboring Inner …")),
+        # Chinese: every character is a word, nothing is dropped
+        (ZH_PREFIX, ZH_SUFFIX, 900, ("…" + ZH_PREFIX, ZH_SUFFIX + "…")),
+    ],
+)  # fmt: skip
+def test_quote_context_is_cut_at_whole_words(prefix, suffix, start, expected):
+    from ipgraph.serve_entity import whole_words
+
+    assert whole_words(prefix, suffix, start) == expected
