@@ -44,7 +44,9 @@ def found(site: str, text: str) -> dict[str, list[str]]:
 # -- search ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["吉林", "吉林省", "林省", "Jilin Province", "jilin", "JILIN", "Jil", "Jilin Sheng"])
+@pytest.mark.parametrize(
+    "text", ["吉林", "吉林省", "林省", "Jilin Province", "jilin", "JILIN", "Jil", "Jilin Sheng", "CN-JL", "cn jl"]
+)
 def test_search_finds_jilin_in_english_and_chinese(site, text):
     groups = found(site, text)
     assert JILIN in groups["Regions"], groups
