@@ -324,6 +324,9 @@ ZH_SUFFIX = "保护工作取得新进展，专利和商标的有效量持续增�
         # cut at a space already: nothing dropped
         (" the country's heavy industry, ", "and the neighboring Inner Mongol", 900,
          ("… the country's heavy industry, ", "and the neighboring Inner …")),
+        # a table's line breaks show as spaces
+        ("x\n\n68.1%\n\nTaiwan\n\n94.5%\n\n", "\n\nHong Kong\n\n92.8%\n\nMacao\n\n85.2%", 900,
+         ("… 68.1% Taiwan 94.5% ", " Hong Kong 92.8% Macao 85.2%…")),
         # Chinese: every character is a word, nothing is dropped
         (ZH_PREFIX, ZH_SUFFIX, 900, ("…" + ZH_PREFIX, ZH_SUFFIX + "…")),
     ],

@@ -150,6 +150,9 @@ _WORD_CHAR = re.compile(r"[^\W_]")
 _CJK_CHAR = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
+_LINE_BREAKS = re.compile(r"[ \t]*[\n\r\u2028\u2029]\s*")
+
+
 def _inside_word(character: str) -> bool:
     """Whether a cut next to ``character`` may split a word (CJK characters are words of their own)."""
     return bool(_WORD_CHAR.match(character)) and not _CJK_CHAR.match(character)
@@ -161,7 +164,8 @@ def whole_words(prefix: str, suffix: str, start: int | None) -> tuple[str, str]:
     ends may fall inside a word ("f the country's"); that partial word is
     dropped and "…" marks the cut. A prefix that reaches the start of the
     text (``start`` is its length) or a suffix shorter than 32 characters
-    (it reaches the end) is kept whole.
+    (it reaches the end) is kept whole. Line breaks in the context (a table
+    in the source) show as one space; the quote itself is shown as it is.
 
     Example:
         >>> whole_words("f the country's heavy industry, ", ", along with the neighboring Inn", 900)
@@ -171,13 +175,13 @@ def whole_words(prefix: str, suffix: str, start: int | None) -> tuple[str, str]:
         if _inside_word(prefix[0]):
             cut = re.search(r"\s", prefix)
             prefix = prefix[cut.start() :] if cut else ""
-        prefix = "…" + (prefix if prefix[:1].isspace() else prefix.lstrip())
+        prefix = "…" + prefix
     if len(suffix) >= CONTEXT_CHARS:
         if _inside_word(suffix[-1]):
             cut = max((match.end() for match in re.finditer(r"\s", suffix)), default=0)
             suffix = suffix[:cut]
         suffix = suffix + "…"
-    return prefix, suffix
+    return _LINE_BREAKS.sub(" ", prefix), _LINE_BREAKS.sub(" ", suffix)
 
 
 def entity_context(
