@@ -352,6 +352,7 @@ def test_cli_runs_a_query_file_with_a_parameter(built, tmp_path, store):
     [
         (["query", "nope"], "unknown named query 'nope'; the named queries are: data-quality"),
         (["query", "regions-by-industry"], "needs the parameter 'industry'"),
+        (["query", "regions-by-industry", "-p", "industry="], "needs the parameter 'industry'"),
         (["query", "measures", "-p", "region"], "--param expects NAME=VALUE"),
         (["query", "missing.rq"], "missing.rq: file not found"),
         (["query", "growth", "--dataset", "nowhere.trig"], "file not found"),
@@ -399,3 +400,19 @@ def test_growth_as_a_dataframe(graph):
     assert derived.loc[195000, "previous"] == 177000
     assert derived.loc[2160000, "previous"] == 2010000
     assert frame["value"].tolist() == [195000, 46000, 2160000]
+
+
+def test_values_declare_where_a_parameter_s_known_values_come_from(tmp_path):
+    named = load_named("metrics")
+    assert {param.name: param.values for param in named.params}["area"] == (
+        "https://w3id.org/ipgraph/ontology#Region",
+        "https://w3id.org/ipgraph/ontology#RegionGroup",
+        "https://schema.org/Country",
+    )
+    bad = tmp_path / "bad.rq"
+    bad.write_text("# Question: ?\n# @param region iri optional  A region\n# @values area ipg:Region\nSELECT * {}\n")
+    with pytest.raises(QueryError, match="@values for 'area'"):
+        load_named("bad", tmp_path)
+    bad.write_text("# Question: ?\n# @param region iri optional  A region\n# @values region nope:Region\nSELECT * {}\n")
+    with pytest.raises(QueryError, match="bad @values line"):
+        load_named("bad", tmp_path)

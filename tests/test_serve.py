@@ -479,14 +479,15 @@ def test_unknown_resources_and_formats(base):
     assert httpx.get(f"{base}/id/region/jilin", headers={"Accept": "image/png"}).status_code == 406
 
 
-def test_home_page_lists_classes_with_counts_graphs_views_and_queries(base):
+def test_home_page_links_views_and_queries_and_the_schema_page_lists_classes(base):
     page = httpx.get(base + "/").text
-    assert ">Province</a>" in page or "ipg:Province" in page
-    assert '<td class="n">3</td>' in page  # three provinces
     assert 'href="/views/overview.html"' in page
     assert httpx.get(f"{base}/views/overview.html").status_code == 200
     for named in list_named():
-        assert f"/query#{named.name}" in page
+        assert f'href="/query/{named.name}"' in page
+    schema = httpx.get(base + "/schema").text
+    assert ">Province</a>" in schema or "ipg:Province" in schema
+    assert "oa:TextQuoteSelector" in schema and "oa:TextQuoteSelector" not in page
     provinces = httpx.get(f"{base}/list", params={"class": "https://w3id.org/ipgraph/ontology#Province"}).text
     assert 'href="/id/region/jilin"' in provinces
 
@@ -580,7 +581,8 @@ def test_cli_serves_a_persistent_oxigraph_store_and_stops_gracefully(built, tmp_
 
 def test_the_serve_modules_have_no_import_cycle():
     """serve_pages and serve_graphs build on serve_core and never import serve
-    (which imports them); serve_core imports none of the three."""
+    (which imports them); serve_core imports none of the three; the search
+    index and the entity page's layout import no server module above them."""
     import subprocess
     import sys
 
@@ -588,6 +590,8 @@ def test_the_serve_modules_have_no_import_cycle():
         ("ipgraph.serve_core", ["ipgraph.serve", "ipgraph.serve_pages", "ipgraph.serve_graphs"]),
         ("ipgraph.serve_pages", ["ipgraph.serve", "ipgraph.serve_graphs"]),
         ("ipgraph.serve_graphs", ["ipgraph.serve", "ipgraph.serve_pages"]),
+        ("ipgraph.serve_search", ["ipgraph.serve", "ipgraph.serve_core", "ipgraph.serve_pages"]),
+        ("ipgraph.serve_entity", ["ipgraph.serve", "ipgraph.serve_pages", "ipgraph.serve_graphs"]),
     ]:
         code = f"import sys, {module}; print(sorted(m for m in sys.modules if m.startswith('ipgraph.serve')))"
         loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -150,7 +150,17 @@ def test_hostile_data_is_shown_as_text(hostile_site, visit):
     assert opened.blocked == []
 
 
-@pytest.mark.parametrize("path", ["/", "/query", "/list?class=https%3A%2F%2Fw3id.org%2Fipgraph%2Fontology%23Province"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/schema",
+        "/query",
+        "/list?class=https%3A%2F%2Fw3id.org%2Fipgraph%2Fontology%23Province",
+        "/search?q=onerror",
+        "/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        "/query/evil?run=1",
+    ],
+)
 def test_hostile_labels_and_query_descriptions_are_inert_on_every_page(hostile_site, visit, path):
     opened = visit(hostile_site + path)
     page = opened.page
@@ -165,6 +175,7 @@ def test_hostile_labels_and_query_descriptions_are_inert_on_every_page(hostile_s
     else:
         assert XSS_IMG in page.text_content("body") or XSS_SCRIPT in page.text_content("body")
         assert page.locator("img").count() == 0
+        assert page.locator("script").count() == 0
     page.wait_for_timeout(300)
     assert opened.dialogs == []
     assert opened.blocked == []
@@ -198,3 +209,98 @@ def test_typing_a_query_calls_no_outside_service(seed_site, visit):
     assert opened.blocked == [], opened.blocked
     assert all(url.startswith(seed_site) for url in opened.requests), opened.requests
     assert opened.errors == []
+
+
+# -- search, home page, query forms and the neighbourhood picture (three sources) --------
+
+COUNT_CLASS = "SELECT (COUNT(DISTINCT ?e) AS ?n) WHERE {{ ?e a <{cls}> }}"
+CLASSES = {
+    "regions": "https://w3id.org/ipgraph/ontology#ProvincialLevelRegion",
+    "agencies": "https://w3id.org/ipgraph/ontology#Agency",
+    "measures": "https://w3id.org/ipgraph/ontology#Measure",
+    "figures": "https://w3id.org/ipgraph/ontology#Figure",
+    "sources": "https://schema.org/NewsArticle",
+}
+
+
+@pytest.fixture(scope="module")
+def three_site(live_server, three_built) -> str:
+    return live_server(open_store(three_built, "oxigraph"))
+
+
+@pytest.mark.parametrize(
+    ("typed", "group", "href"),
+    [
+        ("Jilin Province", "Regions", "/id/region/jilin"),
+        ("吉林", "Regions", "/id/region/jilin"),
+        ("吉林省", "Regions", "/id/region/jilin"),
+        ("SIPO", "Agencies", "/id/agency/cnipa"),
+    ],
+)
+def test_the_search_box_finds_english_chinese_and_aliases(three_site, visit, typed, group, href):
+    opened = visit(f"{three_site}/id/region/liaoning")
+    page = opened.page
+    page.fill("form.search input[name=q]", typed)
+    page.press("form.search input[name=q]", "Enter")
+    page.wait_for_url("**/search?q=*")
+    assert page.input_value("form.search input[name=q]") == typed
+    section = page.locator(f"section.search-group[data-group='{group}']")
+    assert section.count() == 1
+    section.locator(f"a[href='{href}']").click()
+    page.wait_for_url(f"**{href}.html")
+    assert page.locator("h1").count() == 1
+    assert opened.blocked == [] and opened.errors == []
+
+
+def test_the_home_page_counts_match_sparql(three_site, visit):
+    opened = visit(three_site + "/")
+    page = opened.page
+    for category, cls in CLASSES.items():
+        answer = httpx.get(f"{three_site}/sparql", params={"query": COUNT_CLASS.format(cls=cls)}, timeout=30).json()
+        expected = answer["results"]["bindings"][0]["n"]["value"]
+        assert page.text_content(f"li.card[data-category='{category}'] .count") == expected, category
+    assert page.locator("#latest-figures tbody tr").count() > 5
+    assert "oa:TextQuoteSelector" not in page.text_content("body")
+    page.click("li.card[data-category='regions'] a")
+    page.wait_for_url("**/list?class=*")
+    assert page.locator("#entities li").count() == 34
+    assert opened.blocked == [] and opened.errors == []
+
+
+def test_a_query_form_picks_a_known_value_and_a_missing_one_is_an_error(three_site, visit):
+    opened = visit(f"{three_site}/query")
+    page = opened.page
+    page.wait_for_selector(".yasqe .CodeMirror")
+    page.select_option("#named-query", "regions-by-industry")  # a query with a parameter opens its form
+    page.wait_for_url("**/query/regions-by-industry")
+    page.evaluate("document.querySelector('#param-industry').removeAttribute('required')")
+    page.click("#run")  # nothing chosen: the server says what is missing
+    page.wait_for_url("**/query/regions-by-industry?*")
+    assert "needs the parameter 'industry'" in page.text_content("#query-error")
+    assert page.locator("#result-table").count() == 0
+    page.select_option("#param-industry", label="new materials")
+    page.click("#run")
+    page.wait_for_selector("#result-table tbody tr")
+    assert "Jilin" in page.text_content("#result-table")
+    assert page.locator("#download-csv").get_attribute("href").startswith("/query/regions-by-industry.csv?industry=")
+    assert opened.blocked == []
+    assert [error for error in opened.errors if "status of 400" not in error] == []  # only the 400 asked for
+
+
+def test_the_neighbourhood_labels_are_legible_and_inside_the_picture(three_site, visit):
+    opened = visit(f"{three_site}/id/region/jilin")
+    page = opened.page
+    svg = page.locator("#neighbourhood")
+    box = svg.bounding_box()
+    scale = box["width"] / float(svg.get_attribute("viewBox").split()[2])
+    assert scale >= 0.999  # drawn at its own size, never shrunk
+    texts = page.locator("#neighbourhood text")
+    assert texts.count() >= 6
+    for index in range(texts.count()):
+        text = texts.nth(index)
+        size = float(text.evaluate("node => getComputedStyle(node).fontSize").removesuffix("px")) * scale
+        assert size >= 11
+        label = text.bounding_box()
+        assert label["x"] >= box["x"] and label["x"] + label["width"] <= box["x"] + box["width"] + 0.5
+        assert label["y"] >= box["y"] and label["y"] + label["height"] <= box["y"] + box["height"] + 0.5
+    assert opened.blocked == [] and opened.errors == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from rich.text import Text
 
 from ipgraph import build as build_module
 from ipgraph import export as export_module
-from ipgraph import layout
+from ipgraph import layout, terminal
 from ipgraph import project as project_module
 from ipgraph import validate as validate_module
 from ipgraph import view as view_module
@@ -346,13 +347,24 @@ def project(projection: str, entity: str | None, hops: int, graph_format: str, o
     console.print(f"Wrote {path}: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges.", soft_wrap=True)
 
 
+_WIDE_OPTION = click.option(
+    "--wide", is_flag=True, help="Print each table row on one line (default: wrap long cells to the terminal's width)."
+)
+
+
+def _table_width(wide: bool) -> int | None:
+    """The width tables wrap to: the terminal's (COLUMNS where set), or none with --wide."""
+    return None if wide else shutil.get_terminal_size((100, 24)).columns
+
+
 @main.command()
 @click.argument("projection")
 @click.argument("entity", required=False)
 @_HOPS_OPTION
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="How many nodes to list.")
 @_DATASET_OPTION
-def stats(projection: str, entity: str | None, hops: int, top: int, dataset: Path) -> None:
+@_WIDE_OPTION
+def stats(projection: str, entity: str | None, hops: int, top: int, dataset: Path, wide: bool) -> None:
     """Print degree and betweenness centrality, connected components and the
     most connected industries and regions of a projection.
 
@@ -370,10 +382,8 @@ def stats(projection: str, entity: str | None, hops: int, top: int, dataset: Pat
         ("Most connected regions", result.regions, "neighbours"),
         ("Most connected industries", result.industries, "neighbours"),
     ):
-        table = Table("node", column, title=title, title_justify="left")
-        for label, score in rows:
-            table.add_row(Text(printable(label)), str(score))
-        console.print(table)
+        table = terminal.table(["node", column], [[label, str(score)] for label, score in rows], _table_width(wide))
+        click.echo("\n" + title + "\n" + table, nl=False)
 
 
 @main.command()
@@ -721,8 +731,9 @@ def _params(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--max-bytes", type=AT_LEAST_ONE, default=DEFAULT_MAX_BYTES, show_default=True, help=_MAX_BYTES_HELP)
 @_ALLOW_SERVICE_OPTION
 @click.option("--list", "list_queries", is_flag=True, help="List the named queries and their questions.")
+@_WIDE_OPTION
 def query(
-    name, params, output, store, store_path, dataset, timeout, limit, max_bytes, allow_services, list_queries
+    name, params, output, store, store_path, dataset, timeout, limit, max_bytes, allow_services, list_queries, wide
 ) -> None:
     """Ask the graph a question: a named query (NAME: ipgraph's own, or queries/NAME.rq
     of the project, which comes first), a FILE.rq, or - for stdin.
@@ -733,11 +744,15 @@ def query(
     SERVICE (unless allowed) are refused; FROM and FROM NAMED pick graphs of
     the dataset and never fetch anything. A query stops after --timeout
     seconds or --max-bytes of results (exit 2), and is cut at --limit rows.
+    A missing required parameter is an error (exit 2), never "everything".
+    The table fits the terminal's width (long cells wrap, nothing is cut);
+    --wide prints each row on one line.
 
     \b
     Examples:
         ipgraph query --list
         ipgraph query growth
+        ipgraph query measures --param region=吉林省 --wide
         ipgraph query regions-by-industry --param industry=robotics --format csv
         ipgraph query my.rq --store oxigraph --store-path build/oxigraph
     """
@@ -769,7 +784,7 @@ def query(
         queries=folders,
     )
     result = graph.query(text, **_params(params))
-    click.echo(query_module.format_result(result, output), nl=False)
+    click.echo(query_module.format_result(result, output, width=_table_width(wide)), nl=False)
     if result.truncated:
         errors.print(f"Note: only the first {limit} rows are shown (raise --limit).", markup=False)
 

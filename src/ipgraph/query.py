@@ -7,12 +7,14 @@ project's own ``queries/``, searched first) that opens with comments::
     # Question: Which regions target a given industry, including narrower ones?
     # @param industry iri required  The industry, e.g. industry:robotics
     # @param lang string default=zh  A language tag
+    # @values industry ipg:Industry
 
 A parameter is ``iri`` (an IRI, a prefixed name such as ``region:jilin``, or
 a label that names exactly one entity), ``string``, ``integer``, ``decimal``
 or ``date``; it is bound to the variable of the same name as an RDF term,
 never pasted into the query text. An optional parameter left out leaves its
-variable free.
+variable free. ``@values NAME CLASS...`` says which classes a parameter's
+known values come from (the server's query forms offer them to pick from).
 
 Example:
     >>> from ipgraph.query import open_graph
@@ -26,12 +28,13 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pyoxigraph as ox
 
+from ipgraph import terminal
 from ipgraph.errors import QueryError
 from ipgraph.layout import QUERIES
 from ipgraph.namespaces import PREFIXES
@@ -45,7 +48,6 @@ from ipgraph.store import (
     execute,
     open_store,
 )
-from ipgraph.terminal import printable
 from ipgraph.yamlfile import read_text
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "Graph",
     "NamedQuery",
     "Param",
+    "bind",
     "format_result",
     "list_named",
     "load_named",
@@ -68,6 +71,7 @@ FORMATS = ("table", "csv", "tsv", "json", "xml", "ttl")
 _KINDS = ("iri", "string", "language", "integer", "decimal", "date")
 _XSD = "http://www.w3.org/2001/XMLSchema#"
 _PARAM = re.compile(r"#\s*@param\s+(\w+)\s+(\w+)\s+(required|optional|default=\S+)\s*(.*)")
+_VALUES = re.compile(r"#\s*@values\s+(\w+)((?:\s+[\w-]+:[\w.-]+)+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,8 @@ class Param:
     required: bool = False
     default: str | None = None
     description: str = ""
+    #: The classes (IRIs) of the values to pick from (``@values``), if declared.
+    values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,7 @@ class NamedQuery:
         """Read a ``.rq`` file and its header (``# Question:``, ``# @param``)."""
         path = Path(path)
         text = read_text(path, QueryError)  # refuses directories, FIFOs, devices, huge and non-UTF-8 files
-        question, params, declared = "", [], False
+        question, params, declared, values = "", [], False, {}
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.startswith("#"):
                 break
@@ -107,6 +113,16 @@ class NamedQuery:
                 question = line.removeprefix("# Question:").strip()
             elif line.lower().startswith("# parameters: none"):
                 declared = True
+            elif "@values" in line:
+                match = _VALUES.match(line)
+                classes = [_expand(curie) for curie in match[2].split()] if match else [None]
+                if match is None or None in classes:
+                    raise QueryError(
+                        "bad @values line; expected '# @values NAME PREFIX:CLASS...' with the project's prefixes",
+                        path=path,
+                        line=number,
+                    )
+                values[match[1]] = tuple(classes)
             elif "@param" in line:
                 match = _PARAM.match(line)
                 if match is None or match[2] not in _KINDS:
@@ -118,6 +134,10 @@ class NamedQuery:
                 name, kind, need, description = match.groups()
                 default = need.removeprefix("default=") if need.startswith("default=") else None
                 params.append(Param(name, kind, need == "required", default, description.strip()))
+        unknown = sorted(set(values) - {param.name for param in params})
+        if unknown:
+            raise QueryError(f"@values for {unknown[0]!r}, which is not a @param of the query", path=path)
+        params = [replace(param, values=values.get(param.name, ())) for param in params]
         return cls(path.stem, path, text, question, tuple(params), declared or bool(params))
 
 
@@ -222,75 +242,98 @@ class Graph:
         return self.query(load_named(name, self.queries), timeout=timeout, limit=limit, **params)
 
     def _bind(self, named: NamedQuery | None, params: dict) -> dict:
-        declared = {param.name: param for param in named.params} if named else {}
-        if named and named.declared:
-            unknown = sorted(set(params) - set(declared))
-            if unknown:
-                known = ", ".join(declared) or "none"
+        return bind(named, params, self._entities_named)
+
+    def _entities_named(self, text: str) -> list[str]:
+        found = execute(self.store, _LABEL_LOOKUP, {"name": ox.Literal(text)}, timeout=self.timeout, limit=20)
+        return sorted({row[0].value for row in found.rows})
+
+
+def bind(
+    named: NamedQuery | None,
+    params: dict,
+    entities_named: Callable[[str], list[str]],
+    *,
+    empty_is_missing: bool = False,
+) -> dict[str, ox.NamedNode | ox.Literal]:
+    """The RDF terms to bind for ``params`` (name to text or term), checked
+    against ``named``'s declarations: defaults filled in, a missing required
+    parameter (or one given empty) or an unknown one refused.
+    ``entities_named(label)`` gives the IRIs of the entities with that label
+    (for an ``iri`` parameter given as a label). With ``empty_is_missing``
+    (a form's empty fields), an empty value counts as left out; otherwise an
+    empty optional value is checked like any other.
+
+    Raises:
+        QueryError: a missing or unknown parameter, a value of the wrong kind,
+            a label that names no entity or several.
+    """
+    params = {
+        name: value
+        for name, value in params.items()
+        if value is not None and not (empty_is_missing and value == "")
+    }
+    declared = {param.name: param for param in named.params} if named else {}
+    if named and named.declared:
+        unknown = sorted(set(params) - set(declared))
+        if unknown:
+            known = ", ".join(declared) or "none"
+            raise QueryError(
+                f"unknown parameter {', '.join(unknown)} for query {named.name!r}; its parameters: {known}"
+            )
+        for param in named.params:
+            if param.name not in params and param.default is not None:
+                params[param.name] = param.default
+            if param.required and params.get(param.name, "") == "":
                 raise QueryError(
-                    f"unknown parameter {', '.join(unknown)} for query {named.name!r}; its parameters: {known}"
+                    f"query {named.name!r} needs the parameter {param.name!r} ({param.kind}): "
+                    f"{param.description or 'no description'} (--param {param.name}=VALUE)"
                 )
-            for param in named.params:
-                if params.get(param.name) is None and param.default is not None:
-                    params[param.name] = param.default
-                if param.required and params.get(param.name) is None:
-                    raise QueryError(
-                        f"query {named.name!r} needs the parameter {param.name!r} ({param.kind}): "
-                        f"{param.description or 'no description'} (--param {param.name}=VALUE)"
-                    )
-        bindings = {}
-        for name, value in params.items():
-            if value is None:
-                continue
-            param = declared.get(name) or Param(name, "iri" if _looks_like_iri(value) else "string")
-            bindings[name] = self._term(param, value)
-        return bindings
+    bindings = {}
+    for name, value in params.items():
+        param = declared.get(name) or Param(name, "iri" if _looks_like_iri(value) else "string")
+        bindings[name] = _term(param, value, entities_named)
+    return bindings
 
-    def _term(self, param: Param, value) -> ox.NamedNode | ox.Literal:
-        if isinstance(value, ox.NamedNode | ox.Literal):
-            return value
-        text = str(value)
-        if param.kind == "iri":
-            return self._resolve(param.name, text)
-        if param.kind == "string":
-            return ox.Literal(text)
-        if param.kind == "language":
-            try:
-                ox.Literal("", language=text)  # Oxigraph checks the tag is well-formed BCP 47
-            except ValueError:
-                raise QueryError(
-                    f"parameter {param.name!r} must be a language tag such as zh or en, not {text!r}"
-                ) from None
-            return ox.Literal(text)
-        checks = {"integer": r"[+-]?\d+", "decimal": r"[+-]?(\d+(\.\d*)?|\.\d+)", "date": r"\d{4}-\d{2}-\d{2}"}
-        if not re.fullmatch(checks[param.kind], text):
-            raise QueryError(f"parameter {param.name!r} must be an xsd:{param.kind}, not {text!r}")
-        return ox.Literal(text, datatype=ox.NamedNode(_XSD + param.kind))
 
-    def _resolve(self, name: str, text: str) -> ox.NamedNode:
-        """An IRI, a prefixed name, or the one entity with this label."""
-        iri = _expand(text)
-        if iri is not None:
-            if not re.match(r"(https?|urn|mailto|file):", iri, re.IGNORECASE):
-                raise QueryError(f"parameter {name!r}: {text!r} is not an http(s), urn, mailto or file IRI")
-            try:
-                return ox.NamedNode(iri)
-            except ValueError as error:
-                raise QueryError(f"parameter {name!r}: {text!r} is not a valid IRI ({error})") from None
-        found = execute(
-            self.store,
-            _LABEL_LOOKUP,
-            {"name": ox.Literal(text)},
-            timeout=self.timeout,
-            limit=20,
-        )
-        entities = sorted({row[0].value for row in found.rows})
-        if not entities:
-            raise QueryError(f"parameter {name!r}: no entity has the label {text!r} (give an IRI or region:…)")
-        if len(entities) > 1:
-            shown = ", ".join(shorten(ox.NamedNode(iri)) for iri in entities)
-            raise QueryError(f"parameter {name!r}: the label {text!r} names several entities: {shown}")
-        return ox.NamedNode(entities[0])
+def _term(param: Param, value, entities_named: Callable[[str], list[str]]) -> ox.NamedNode | ox.Literal:
+    if isinstance(value, ox.NamedNode | ox.Literal):
+        return value
+    text = str(value)
+    if param.kind == "iri":
+        return _resolve(param.name, text, entities_named)
+    if param.kind == "string":
+        return ox.Literal(text)
+    if param.kind == "language":
+        try:
+            ox.Literal("", language=text)  # Oxigraph checks the tag is well-formed BCP 47
+        except ValueError:
+            message = f"parameter {param.name!r} must be a language tag such as zh or en, not {text!r}"
+            raise QueryError(message) from None
+        return ox.Literal(text)
+    checks = {"integer": r"[+-]?\d+", "decimal": r"[+-]?(\d+(\.\d*)?|\.\d+)", "date": r"\d{4}-\d{2}-\d{2}"}
+    if not re.fullmatch(checks[param.kind], text):
+        raise QueryError(f"parameter {param.name!r} must be an xsd:{param.kind}, not {text!r}")
+    return ox.Literal(text, datatype=ox.NamedNode(_XSD + param.kind))
+
+
+def _resolve(name: str, text: str, entities_named: Callable[[str], list[str]]) -> ox.NamedNode:
+    """An IRI, a prefixed name, or the one entity with this label."""
+    iri = _expand(text)
+    if iri is not None:
+        if not re.match(r"(https?|urn|mailto|file):", iri, re.IGNORECASE):
+            raise QueryError(f"parameter {name!r}: {text!r} is not an http(s), urn, mailto or file IRI")
+        try:
+            return ox.NamedNode(iri)
+        except ValueError as error:
+            raise QueryError(f"parameter {name!r}: {text!r} is not a valid IRI ({error})") from None
+    entities = entities_named(text)
+    if not entities:
+        raise QueryError(f"parameter {name!r}: no entity has the label {text!r} (give an IRI or region:…)")
+    if len(entities) > 1:
+        shown = ", ".join(shorten(ox.NamedNode(iri)) for iri in entities)
+        raise QueryError(f"parameter {name!r}: the label {text!r} names several entities: {shown}")
+    return ox.NamedNode(entities[0])
 
 
 _LABEL_LOOKUP = """
@@ -388,8 +431,9 @@ def _solutions_tsv(result: Result) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def format_result(result: Result, output: str) -> str:
-    """Render a result: ``table`` (plain columns for a terminal), ``csv``,
+def format_result(result: Result, output: str, width: int | None = None) -> str:
+    """Render a result: ``table`` (columns for a terminal, long cells wrapped
+    to ``width`` columns, or one line per row without it), ``csv``,
     ``tsv``, ``json``, ``xml`` (W3C SPARQL 1.1 results formats, written by
     Oxigraph) or, for CONSTRUCT/DESCRIBE, ``ttl`` (also ``xml`` = RDF/XML).
 
@@ -401,7 +445,7 @@ def format_result(result: Result, output: str) -> str:
     if result.kind == "graph":
         if output == "table":
             rows = [(shorten(t.subject), shorten(t.predicate), shorten(t.object)) for t in result.triples]
-            return _table(["subject", "predicate", "object"], rows)
+            return terminal.table(["subject", "predicate", "object"], rows, width)
         rdf = {"ttl": ox.RdfFormat.TURTLE, "xml": ox.RdfFormat.RDF_XML}.get(output)
         if rdf is None:
             raise QueryError(f"a CONSTRUCT or DESCRIBE query gives RDF: use --format ttl or xml, not {output}")
@@ -416,7 +460,7 @@ def format_result(result: Result, output: str) -> str:
         solutions = ox.parse_query_results(payload, ox.QueryResultsFormat.JSON)
     else:
         if output == "table":
-            return _table(result.variables, [[shorten(term) for term in row] for row in result.rows])
+            return terminal.table(result.variables, [[shorten(term) for term in row] for row in result.rows], width)
         solutions = ox.parse_query_results(_solutions_tsv(result), ox.QueryResultsFormat.TSV)
     results_format = {
         "csv": ox.QueryResultsFormat.CSV,
@@ -425,20 +469,3 @@ def format_result(result: Result, output: str) -> str:
         "xml": ox.QueryResultsFormat.XML,
     }[output]
     return solutions.serialize(format=results_format).decode("utf-8")
-
-
-def _table(header: list[str], rows: list) -> str:
-    """Columns separated by two spaces, cells cut at 60 characters, one line each."""
-
-    def cell(text: str) -> str:
-        # Runs of spaces, tabs and newlines become one space; any other control
-        # character is escaped (ipgraph.terminal), never printed raw.
-        text = printable(" ".join(re.split(r"[ \t\n]+", text.strip(" \t\n"))))
-        return text if len(text) <= 60 else text[:59] + "…"
-
-    cells = [[cell(text) for text in row] for row in rows]
-    widths = [max([len(name)] + [len(row[i]) for row in cells]) for i, name in enumerate(header)]
-    lines = ["  ".join(name.ljust(width) for name, width in zip(header, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * width for width in widths))
-    lines += ["  ".join(text.ljust(width) for text, width in zip(row, widths, strict=True)).rstrip() for row in cells]
-    return "\n".join(lines) + f"\n({len(rows)} row{'s' if len(rows) != 1 else ''})\n"

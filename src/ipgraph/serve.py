@@ -18,8 +18,13 @@ SPARQL protocol and puts the application together:
   ``?graph=IRI`` or ``?default``, with that graph (as ``/graph-store``).
 - ``/graph-store`` and ``/data/ipgraph.<ext>`` — whole graphs, streamed
   (:mod:`ipgraph.serve_graphs`).
-- ``/id/...``, ``/``, ``/query``, ``/list`` — pages and linked-data
-  documents (:mod:`ipgraph.serve_pages`); ``/health``.
+- ``/id/...``, ``/``, ``/schema``, ``/search``, ``/query``,
+  ``/query/NAME``, ``/list`` — pages and linked-data documents
+  (:mod:`ipgraph.serve_pages`), search through an FTS5 index of every
+  name (:mod:`ipgraph.serve_search`); ``/health``.
+- Analyst pages (figures, map, timeline) drawn by other modules, mounted
+  from ``ServeConfig.pages`` (:class:`~ipgraph.serve_core.AnalystPage`,
+  by default :data:`~ipgraph.serve_core.ANALYST_PAGES`).
 
 Both other modules build on :mod:`ipgraph.serve_core` (settings, errors,
 negotiation, the :class:`~ipgraph.serve_core.Server` state), which imports
@@ -58,12 +63,14 @@ from ipgraph import query as query_module
 from ipgraph import serve_graphs, serve_pages
 from ipgraph import store as store_module
 from ipgraph.serve_core import (
+    ANALYST_PAGES,
     ASK_TYPES,
     CURRENT,
     GRAPH_TYPES,
     RDF_FORMATS,
     SECURITY_HEADERS,
     SELECT_TYPES,
+    AnalystPage,
     ClientMiddleware,
     HTTPProblem,
     ServeConfig,
@@ -75,7 +82,18 @@ from ipgraph.serve_core import (
 )
 from ipgraph.serve_core import bind as bind_handler
 
-__all__ = ["HTTPProblem", "ServeConfig", "create_app", "get", "negotiate", "open_app", "read_operation", "serve"]
+__all__ = [
+    "ANALYST_PAGES",
+    "AnalystPage",
+    "HTTPProblem",
+    "ServeConfig",
+    "create_app",
+    "get",
+    "negotiate",
+    "open_app",
+    "read_operation",
+    "serve",
+]
 
 log = logging.getLogger("ipgraph.serve")
 _STATIC = Path(__file__).resolve().parent / "static"

@@ -14,12 +14,13 @@ from __future__ import annotations
 import contextvars
 import email.utils
 import hashlib
+import json
 import logging
 import os
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -37,9 +38,12 @@ from ipgraph.errors import IpgraphError, QueryError, QueryRefused, QueryTimeout,
 from ipgraph.mappings import dataset_files
 from ipgraph.namespaces import IPGR, PREFIXES
 from ipgraph.serve_admission import Admission, Busy
+from ipgraph.serve_search import SearchIndex, index_store
 
 __all__ = [
+    "ANALYST_PAGES",
     "DEFAULT_BASE",
+    "AnalystPage",
     "HTTPProblem",
     "ServeConfig",
     "Server",
@@ -57,6 +61,32 @@ log = logging.getLogger("ipgraph.serve")
 #: Where the graph's resources live: ``/id/<path>`` is ``DEFAULT_BASE + path``.
 DEFAULT_BASE = str(IPGR)
 VIEWS = Path("build/views")
+
+
+@dataclass(frozen=True)
+class AnalystPage:
+    """A page for analysts that another module draws from the graph (figures,
+    a map, a timeline), served at ``path`` and linked from every page's menu.
+
+    ``render(store)`` returns the page's HTML; the server calls it in a
+    thread, once per loaded build, and caches the page. It is sent with the
+    server's Content-Security-Policy (no inline script) unless ``csp`` gives
+    the page's own.
+
+    Example:
+        >>> page = AnalystPage("/figures", "Figures", lambda store: "<!doctype html><title>Figures</title>")
+    """
+
+    path: str
+    title: str
+    render: Callable[[store_module.Store], str]
+    csp: str | None = None
+
+
+#: The analyst pages every server mounts (``ServeConfig.pages`` by default).
+#: Filled in by the modules that draw them, e.g.
+#: ``AnalystPage("/figures", "Figures", ipgraph.figures_page.render)``.
+ANALYST_PAGES: tuple[AnalystPage, ...] = ()
 
 
 @dataclass
@@ -100,6 +130,8 @@ class ServeConfig:
     dataset: Path | None = None
     store_kind: str | None = None
     watch: float = 1.0
+    #: Analyst pages to mount and link from the menu (:class:`AnalystPage`).
+    pages: tuple[AnalystPage, ...] = field(default_factory=lambda: ANALYST_PAGES)
 
 
 # ---------------------------------------------------------------------------
@@ -252,12 +284,16 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def error_response(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    """The response for any error: an HTML page for browsers, plain text
-    (the message, e.g. the SPARQL parser's) for everyone else. Control
-    characters of the message (which may quote the request) are escaped."""
+    """The response for any error: JSON for a ``.json`` resource (the
+    search's and the query forms'), an HTML page for browsers, plain text (the
+    message, e.g. the SPARQL parser's) for everyone else. Control characters
+    of the message (which may quote the request) are escaped."""
     title = _TITLES.get(status, "Error")
     message = _CONTROL.sub(lambda match: f"\\x{ord(match[0]):02x}", message)
     headers = {**SECURITY_HEADERS, **(headers or {})}
+    if request.url.path.endswith(".json"):
+        body = json.dumps({"error": {"status": status, "title": title, "message": message}}, ensure_ascii=False)
+        return Response(body, status, headers=headers, media_type="application/json")
     if negotiate(request.headers.get("accept"), ["text/plain", "text/html"]) == "text/html":
         page = templates().get_template("error.html").render(status=status, title=title, message=message)
         return Response(page, status, headers={**headers, "Content-Security-Policy": CSP}, media_type="text/html")
@@ -394,12 +430,14 @@ def conditional(
 
 @dataclass
 class Generation:
-    """One loaded build: its store, when it was built, and the caches that
-    belong to it. Requests hold the generation they started on until they end."""
+    """One loaded build: its store, when it was built, its search index and
+    the caches that belong to it. Requests hold the generation they started
+    on until they end."""
 
     store: store_module.Store
     modified: float
     stamp: tuple = ()
+    search: SearchIndex | None = None
     number: int = 0
     cache: dict[str, Any] = field(default_factory=dict)
     inflight: int = 0
@@ -445,8 +483,8 @@ class Server:
         )
         self.limiter = anyio.CapacityLimiter(self.admission.max_running)
         self.lock = threading.Lock()
-        self.current = Generation(store, modified if modified is not None else time.time())
         self._page_queries: dict[str, str] = {}
+        self.current = Generation(store, modified if modified is not None else time.time(), search=self.index(store))
         self.started = time.time()
         self._reloading = threading.Lock()
         self._failed: tuple | None = None
@@ -525,13 +563,14 @@ class Server:
                 # A persistent store stays as it is on disk (other generations may
                 # be reading it); a reloaded build lives in memory until a restart.
                 store = store_module.open_store(self.config.dataset, kind)
+                search = self.index(store)
             except IpgraphError as error:
                 self._failed = stamp
                 log.error("reload of %s failed, still serving the previous build: %s", self.config.dataset, error)
                 return False
             self._failed = None
             modified = max(entry[3] for entry in stamp) / 1e9
-            old = self.swap(Generation(store, modified, stamp))
+            old = self.swap(Generation(store, modified, stamp, search=search))
             log.info(
                 "reloaded %s: %d quads (build %d replaces build %d)",
                 self.config.dataset,
@@ -542,6 +581,25 @@ class Server:
             return True
         finally:
             self._reloading.release()
+
+    # -- search ------------------------------------------------------------------
+
+    def index(self, store: store_module.Store) -> SearchIndex:
+        """The search index of ``store``'s names (built when a build is loaded, before it is served)."""
+        started = time.perf_counter()
+        index = index_store(store, self.page_query("search-names"), self.page_query("search-classes"))
+        log.info(
+            "search index: %d names of %d resources in %.0f ms",
+            index.names,
+            index.entities,
+            (time.perf_counter() - started) * 1000,
+        )
+        return index
+
+    @property
+    def search(self) -> SearchIndex:
+        """The search index of this request's generation."""
+        return self.generation.search
 
     # -- running queries -----------------------------------------------------
 
@@ -592,12 +650,13 @@ class Server:
         rows = [dict(zip(result.variables, row, strict=False)) for row in result.rows]
         return [row for row in rows if any(row.get(v) is not None for v in result.variables if v not in bindings)]
 
-    async def cached_rows(self, name: str) -> list[dict[str, Any]]:
-        """Like :meth:`page_rows` without bindings, computed once per generation."""
+    async def cached_rows(self, name: str, **bindings) -> list[dict[str, Any]]:
+        """Like :meth:`page_rows`, computed once per generation."""
         cache = self.generation.cache
-        if name not in cache:
-            cache[name] = await self.page_rows(name)
-        return cache[name]
+        key = (name, *sorted(bindings.items()))
+        if key not in cache:
+            cache[key] = await self.page_rows(name, **bindings)
+        return cache[key]
 
 
 def bind(server: Server, handler):

@@ -5,6 +5,13 @@
   const config = JSON.parse(document.getElementById("ipgraph-config").textContent);
   const endpoint = new URL(config.endpoint, window.location.href).href;
   const byName = new Map(config.queries.map((q) => [q.name, q]));
+  // A query with parameters shows a warning at its top when opened in the
+  // editor: left free, a parameter matches everything.
+  const textOf = (query) =>
+    query.params.length
+      ? "# Parameters: " + query.params.join(", ") + ". Bind them (e.g. VALUES ?" + query.params[0] +
+        " { <IRI> }) or use the form at " + query.form + ": a free parameter matches everything.\n" + query.text
+      : query.text;
   const wanted = decodeURIComponent(window.location.hash.slice(1));
   const first = byName.get(wanted) || config.queries[0];
   // Yasqe's default autocompleters include "property" and "class", which ask
@@ -24,7 +31,7 @@
     persistenceId: null,
     populateFromUrl: false,
     endpointCatalogueOptions: { getData: () => [{ endpoint: endpoint }] },
-    yasqe: { value: first ? first.text : "SELECT * WHERE { ?s ?p ?o } LIMIT 10", autocompleters: local.slice() },
+    yasqe: { value: first ? textOf(first) : "SELECT * WHERE { ?s ?p ?o } LIMIT 10", autocompleters: local.slice() },
   });
   // Whatever a merge kept, only the local completers stay enabled.
   for (const name of Object.keys(Yasgui.Yasqe.Autocompleters)) {
@@ -45,6 +52,10 @@
   select.addEventListener("change", () => {
     const query = byName.get(select.value);
     if (!query) return;
+    if (query.params.length) {
+      window.location.assign(query.form);
+      return;
+    }
     const tab = yasgui.getTab();
     tab.setEndpoint(endpoint);
     tab.setQuery(query.text);
