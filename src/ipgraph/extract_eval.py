@@ -14,6 +14,7 @@ the rest (and always the seed article) the development split. Tune on dev.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -126,6 +127,31 @@ def _mentioned(document: dict[str, Any], kind: str) -> set[str]:
     }
 
 
+#: Kinds of agency, by the words of their labels: an agency the article
+#: declares (one the registry does not hold) is matched by its jurisdiction
+#: and kind, since its id is the curator's choice ("shandong-public-security"
+#: and "shandong-police" are the same bureau).
+_AGENCY_KINDS = (
+    ("ip-protection-centre", re.compile(r"protection cent(?:er|re)|\bcent(?:er|re)\b", re.IGNORECASE)),
+    ("court", re.compile(r"\bcourts?\b", re.IGNORECASE)),
+    ("police", re.compile(r"police|public security", re.IGNORECASE)),
+    ("customs", re.compile(r"\bcustoms\b", re.IGNORECASE)),
+    ("market-regulation", re.compile(r"market regulation", re.IGNORECASE)),
+    ("copyright", re.compile(r"copyright", re.IGNORECASE)),
+    ("government", re.compile(r"government", re.IGNORECASE)),
+)
+
+
+def _agencies(document: dict[str, Any]) -> set[Any]:
+    """Registry agencies by id; agencies the document declares by
+    (jurisdiction, kind) where their label names a kind, else by id."""
+    found: set[Any] = set(_mentioned(document, "agency"))
+    for item in document.get("agencies", []) or []:
+        kind = next((kind for kind, words in _AGENCY_KINDS if words.search(str(item.get("label", "")))), None)
+        found.add((item.get("jurisdiction"), kind) if kind else item["id"])
+    return found
+
+
 def _industries(document: dict[str, Any]) -> set[str]:
     found = _mentioned(document, "industry")
     for section, key in (("focus", "industries"), ("measures", "industries"), ("observations", "industry_scope")):
@@ -166,12 +192,11 @@ def score_article(data_dir: Path, slug: str, groups: dict[str, frozenset[str]]) 
     predicted = draft.document
     gold_full, gold_values = _figures(gold, groups)
     pred_full, pred_values = _figures(predicted, groups)
-    agencies = _mentioned(gold, "agency") | {item["id"] for item in gold.get("agencies", []) or []}
     return {
         "figures": _counted(gold_full, pred_full),
         "figure values": _counted(gold_values, pred_values),
         "regions": _sets(_mentioned(gold, "region"), _mentioned(predicted, "region")),
-        "agencies": _sets(agencies, _mentioned(predicted, "agency")),
+        "agencies": _sets(_agencies(gold), _agencies(predicted)),
         "industries": _sets(_industries(gold), _industries(predicted)),
         "measures": _overlapping(_spans(gold, "measures", draft.text), _spans(predicted, "measures", draft.text)),
         "people": _sets(

@@ -118,8 +118,12 @@ def extract(
         "region-group": "region-group",
         "industry": "industry",
     }
-    for start, end, kind, ident in names + [(a, b, "agency", ident) for a, b, ident in agencies]:
-        if ident in mentions or (group and not group["_known"] and ident == group["id"]):
+    declared: dict[str, dict[str, Any]] = {}
+    for agency in agencies:
+        if agency.declared and agency.id not in declared and ("agencies", agency.id) not in gazetteer.taken:
+            declared[agency.id] = agency.declared
+    for start, end, kind, ident in names + [(a.start, a.end, "agency", a.id) for a in agencies]:
+        if ident in mentions or ident in declared or (group and not group["_known"] and ident == group["id"]):
             continue
         tries[ident] = tries.get(ident, 0) + 1
         if tries[ident] > 3:  # repeated in the same words each time: leave it to the reviewer
@@ -137,6 +141,8 @@ def extract(
             )
         else:
             people.append(person)
+    if declared:
+        draft["agencies"] = list(declared.values())
     if people:
         draft["people"] = people
     if observations:

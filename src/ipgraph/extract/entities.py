@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from .gazetteer import Context
@@ -12,24 +14,101 @@ AGENCY = re.compile(
     r"\b(?:the )?(?:(?P<name>[A-Z][a-z]+(?: [A-Z][a-z]+)?)(?:'s)? )?(?P<level>Provincial |provincial |Municipal "
     r"|municipal |City |city )?(?:Intellectual Property|IP) (?:Office|Administration|Bureau|agency|administration|"
     r"office|bureau)\b"
+    r"|\bAdministration for Market Regulation \(IP Office\) of (?P<of>[A-Z][a-z]+(?: [A-Z][a-z]+)?)"
 )
+# A place name of one or two words ("Inner Mongolia"), not swallowing the
+# agency's own words ("Nanjing Municipal ...").
+_NAME = r"[A-Z][a-z]+(?: (?!Municipal|Provincial|City|Customs|Party|High|Intermediate|Public)[A-Z][a-z]+)?"
+_PLACE = rf"(?P<place>{_NAME})"
+_PLACES = rf"(?P<places>{_NAME}(?:(?:,? and |, ){_NAME})+)"
 
 
-def find_agencies(context: Context) -> list[tuple[int, int, str]]:
+@dataclass(frozen=True)
+class Agency:
+    """An agency named at ``start:end``; ``declared`` is the item of a new
+    agency (one the registry does not hold) in the draft's ``agencies``."""
+
+    start: int
+    end: int
+    id: str
+    declared: dict[str, Any] | None = None
+
+
+@cache
+def _kinds() -> list[tuple[re.Pattern, dict[str, Any]]]:
+    result = []
+    for kind in lexicon("agencies")["kinds"]:
+        for pattern in kind["patterns"]:
+            result.append((re.compile(pattern.replace("{places}", _PLACES).replace("{place}", _PLACE)), kind))
+    return result
+
+
+def _place(context: Context, name: str | None) -> str | None:
+    """The region or city of the gazetteer called ``name``."""
+    found = context.gazetteer.names.get((name or "").lower().removesuffix("'s"))
+    return found[1] if found and found[0] in ("region", "city") else None
+
+
+def _registry_agencies(context: Context) -> list[Agency]:
+    """CNIPA and the registry's IP administrations: by name, by pattern
+    ("the provincial IP office" is the main area's), and "local IP agencies"
+    of a group (each member's)."""
     found = []
-    names = context.gazetteer.names
     for match in AGENCY.finditer(context.text):
         place = None
-        if match["name"] and match["name"].lower() in names:
-            kind, ident = names[match["name"].lower()]
-            if kind in ("region", "city"):
-                place = ident
+        if match["of"]:
+            place = _place(context, match["of"])
+        elif match["name"] and match["name"].lower() in context.gazetteer.names:
+            place = _place(context, match["name"])
         elif match["level"] and context.main_area:
             place = context.main_area
         agency = context.gazetteer.agencies.get(place) if place else None
         if agency:
-            found.append((match.start(), match.end(), agency))
+            found.append(Agency(match.start(), match.end(), agency))
+    if context.group:
+        for match in re.finditer(lexicon("agencies")["local"], context.text):
+            for member in context.group["members"]:
+                if member in context.gazetteer.agencies:
+                    found.append(Agency(match.start(), match.end(), context.gazetteer.agencies[member]))
     return found
+
+
+def _new_agencies(context: Context) -> list[Agency]:
+    """Courts, police, customs, centres and governments by the patterns of
+    ``extract/data/agencies.yaml``, each of one place."""
+    found = []
+    text = context.text
+    main = _place(context, context.gazetteer.labels.get(context.main_area or ""))
+    for pattern, kind in _kinds():
+        for match in pattern.finditer(text):
+            groups = match.groupdict()
+            if groups.get("places"):
+                places = [_place(context, name) for name in re.split(r",? and |, ", groups["places"])]
+            elif "place" in groups:
+                places = [_place(context, groups["place"])]
+            else:
+                places = [main]
+            if None in places:
+                continue
+            quote = unique_quote(text, match.start(), match.end())
+            if repeated(text, quote):
+                continue
+            for place in places:
+                label = kind["label"].replace("{place}", context.gazetteer.labels.get(place, place))
+                item = {
+                    "id": f"{place}-{kind['suffix']}",
+                    "label": label,
+                    "jurisdiction": place,
+                    "quote": quote,
+                    "confidence": 0.7,
+                }
+                found.append(Agency(match.start(), match.end(), item["id"], item))
+    return found
+
+
+def find_agencies(context: Context) -> list[Agency]:
+    """The agencies the article names, in the order of the text."""
+    return sorted(_registry_agencies(context) + _new_agencies(context), key=lambda a: (a.start, a.id))
 
 
 def find_people(context: Context) -> list[dict[str, Any]]:
@@ -50,8 +129,8 @@ def find_people(context: Context) -> list[dict[str, Any]]:
         found = AGENCY.search(org)
         if found and found.start() <= 4:
             sub = Context(context.text, context.gazetteer, context.date, [], context.main_area)
-            agencies = [a for a in find_agencies(sub) if a[0] == match.start("org") + found.start()]
-            agency = agencies[0][2] if agencies else None
+            agencies = [a for a in _registry_agencies(sub) if a.start == match.start("org") + found.start()]
+            agency = agencies[0].id if agencies else None
         if agency is None:
             key = re.sub(r"^the ", "", org.strip(), flags=re.IGNORECASE).lower()
             for name, (kind, ident) in context.gazetteer.names.items():

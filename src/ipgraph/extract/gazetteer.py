@@ -13,7 +13,7 @@ from typing import Any
 from ..facts import load_facts
 from ..vocab import Vocabulary, load_vocabulary
 from .periods import Period
-from .text import pipeline
+from .text import lexicon, pipeline
 
 #: The kinds of names that are places (an area of a figure, a measure's region).
 PLACE_KINDS = ("region", "city", "region-group", "country")
@@ -88,6 +88,10 @@ def load_gazetteer(data_dir: str | Path, exclude_source: str | None = None) -> G
         if kind == "city":
             region = fields["in"]
             gazetteer.city_region[record.id] = region[1] if isinstance(region, tuple) else region
+    registry_agencies = {ident for kind, ident in gazetteer.names.values() if kind == "agency"}
+    for alias, ident in lexicon("agencies")["aliases"].items():
+        if ident in registry_agencies:
+            gazetteer.add(alias, "agency", ident)
     for concept in vocabulary.concepts.get("industry", {}).values():
         for name in (concept.label, *concept.alt_labels, *([concept.label_zh] if concept.label_zh else [])):
             gazetteer.add(name, "industry", concept.id)

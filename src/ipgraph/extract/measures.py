@@ -6,15 +6,16 @@ import bisect
 import re
 from typing import Any
 
+from .entities import Agency
 from .gazetteer import PLACE_KINDS, Context
 from .text import Sentence, lexicon, unique_quote
 
 
-def find_measures(context: Context, sentences: list[Sentence], agencies: list) -> list[dict[str, Any]]:
+def find_measures(context: Context, sentences: list[Sentence], agencies: list[Agency]) -> list[dict[str, Any]]:
     data = lexicon("measures")
     verbs = re.compile(r"\b(?:" + "|".join(data["verbs"]) + r")\b", re.IGNORECASE)
     subjects = re.compile(data["subjects"])
-    agency_starts = [a[0] for a in agencies]
+    agency_starts = [a.start for a in agencies]
     result = []
     for sentence in sentences:
         for clause_match in re.finditer(r"[^;]+", sentence.text):
@@ -24,9 +25,11 @@ def find_measures(context: Context, sentences: list[Sentence], agencies: list) -
             if not verb or verb.start() > 120:
                 continue
             actors = context.between(offset, offset + verb.start())
-            acting = [a for a in agencies[bisect.bisect_left(agency_starts, offset) :] if a[0] < offset + verb.start()]
+            acting = [
+                a for a in agencies[bisect.bisect_left(agency_starts, offset) :] if a.start < offset + verb.start()
+            ]
             place = next((p[3] for p in reversed(actors) if p[2] in PLACE_KINDS and p[3] != "china"), None)
-            agency = acting[-1][2] if acting else next((p[3] for p in reversed(actors) if p[2] == "agency"), None)
+            agency = acting[-1].id if acting else next((p[3] for p in reversed(actors) if p[2] == "agency"), None)
             if place is None and agency is None and not subjects.search(clause.strip()):
                 continue
             rest = clause[verb.end() :]
