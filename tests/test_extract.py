@@ -54,11 +54,29 @@ def test_every_seed_figure_is_drafted_exactly(seed_draft):
         assert parse_stated_number(item["stated_value"]) == Decimal(value)
         assert item["unit"] == unit
         assert item.get("yoy_change_percent") == change
+        assert item.get("scope") is None
         # The area is the group of the four regions, as the curated file has it.
         assert _area_members(seed_draft, item["area"]) == NORTHEAST
         assert seed_draft.text.count(item["quote"]) == 1
         assert stated in item["quote"]
         assert 0 < item["confidence"] <= 1
+
+
+def test_seed_figure_in_these_industries_counts_the_five_named_before(seed_draft):
+    """"the number of valid invention patents in these strategic emerging
+    industries had reached 46,000": the five industries of the sentence before."""
+    scopes = {o["stated_value"]: o.get("industry_scope") for o in seed_draft.document["observations"]}
+    assert scopes == {
+        "46,000": [
+            "high-end-equipment-manufacturing",
+            "new-generation-information-technology",
+            "biomedicine",
+            "new-materials",
+            "modern-agriculture",
+        ],
+        "195,000": None,
+        "2.16 million": None,
+    }
 
 
 def test_seed_entities_and_measures(seed_draft):

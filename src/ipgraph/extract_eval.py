@@ -3,7 +3,8 @@
 Every curated article of ``data/`` is drafted again (with its own facts file
 left out of the gazetteer) and its draft compared with ``data/facts/``:
 precision, recall and F1 per kind of item. A figure counts as right only when
-value, indicator, period, area and year-on-year change are all right; a region
+value, indicator, period, area, year-on-year change and scope (``scope`` and
+``industry_scope``: a part counted as the whole is a wrong figure) are all right; a region
 group counts as its member set, so an area drafted as a new group of the same
 regions is right. ``value`` compares the numbers alone.
 
@@ -114,7 +115,8 @@ def _figures(document: dict[str, Any], groups: dict[str, frozenset[str]]) -> tup
         area = local.get(item["area"]) or groups.get(item["area"]) or item["area"]
         change = item.get("yoy_change_percent")
         change = Decimal(str(change)).normalize() if change is not None else None
-        full[(value, item["indicator"], _period(item["period"]), area, change)] += 1
+        scope = (item.get("scope"), tuple(sorted(item.get("industry_scope", []) or [])))
+        full[(value, item["indicator"], _period(item["period"]), area, change, scope)] += 1
         values[value] += 1
     return full, values
 

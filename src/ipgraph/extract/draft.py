@@ -78,14 +78,11 @@ def extract(
     context.unknown_places = tuple(unknown)
     if unknown and context.main_area and max(unknown.values()) >= counts.get(context.main_area, 0):
         context.main_area = None  # the article is about a place the registry does not know
-    years = {
-        period.value
-        for sentence in sentences
-        for period in periods_in(sentence.text, date, None)
-        if isinstance(period.value, str) and len(period.value) == 4
-    }
-    everything = {str(p.value) for sentence in sentences for p in periods_in(sentence.text, date, None)}
-    if len(years) == 1 and everything == years:
+    # The article's one year: every period phrase in it falls in that year, and one names it.
+    stated = [period.value for sentence in sentences for period in periods_in(sentence.text, date, None)]
+    years = {str(value)[:4] for value in stated if not isinstance(value, dict)}
+    years |= {str(bound)[:4] for value in stated if isinstance(value, dict) for bound in value.values()}
+    if len(years) == 1 and next(iter(years)) in stated:
         context.year = Period(0, 0, years.pop(), None)
     agencies = find_agencies(context)
     observations = one_per_key(draft_figures(context, sentences) + table_figures(context))

@@ -129,15 +129,74 @@ def _area_for(context: Context, sentence: Sentence, at: int) -> tuple[str, float
     return None
 
 
+_THESE_INDUSTRIES = re.compile(r"\b(?:these|those|the above|such) (?:\w+ ){0,3}industries\b", re.IGNORECASE)
+_PRESENT = re.compile(r"\b(?:has|have) (?:reached|built|set up|established)\b|\b(?:are|is) (?:now )?$|\bthere are\b")
+
+
+def _year_end(value: Any) -> str | None:
+    """The year of a period that ends a year ("2020", "2020-12", "2020-12-31")."""
+    value = str(value)
+    return value[:4] if re.fullmatch(r"\d{4}(?:-12(?:-31)?)?", value) else None
+
+
+def _parts(vocabulary: Vocabulary) -> dict[str, Any]:
+    """The part indicators (whole id -> (pattern, entry)) and scope phrases of the lexicon."""
+    entries = {entry["id"]: entry for entry in lexicon("indicators")["indicators"]}
+    known = vocabulary.concepts.get("indicator", {})
+    scopes = vocabulary.concepts.get("scope", {})
+    data = lexicon("indicators")
+    return {
+        "parts": {
+            part["whole"]: (re.compile(part["pattern"], re.IGNORECASE), entries[part["part"]])
+            for part in data.get("parts", [])
+            if part["part"] in known and part["part"] in entries
+        },
+        "scopes": [
+            (scope["scope"], re.compile(scope["pattern"], re.IGNORECASE))
+            for scope in data.get("scopes", [])
+            if scope["scope"] in scopes
+        ],
+    }
+
+
+def _scoped_part(
+    context: Context, sentence: Sentence, match: re.Match, whole: dict[str, Any], scope: str, first: bool
+) -> dict[str, Any] | None:
+    """A part of ``whole`` in ``scope``: same indicator, area, period and unit."""
+    text = sentence.text
+    value = parse_stated_number(match[0])
+    if value is None or whole.get("scope"):
+        return None
+    start = _BREAKDOWN.search(text[: match.start()]).start() if first else match.start()
+    phrase = next(pattern for ident, pattern in _parts(context.gazetteer.vocabulary)["scopes"] if ident == scope)
+    tail = text[match.end() :]
+    end = match.end() + len(tail) - len(tail.lstrip()) + phrase.match(tail.lstrip()).end()
+    quote = unique_quote(context.text, sentence.start + start, sentence.start + end, (sentence.start, sentence.end))
+    if match[0] not in quote or repeated(context.text, quote):
+        return None
+    item = {key: whole[key] for key in ("id", "indicator", "area", "figure", "period")}
+    item.update(
+        value=int(value) if value == value.to_integral_value() else float(value),
+        stated_value=match[0],
+        unit=whole["unit"],
+        scope=scope,
+        quote=quote.rstrip(",;: "),
+        confidence=round(whole["confidence"] * 0.9, 2),
+    )
+    return item
+
+
 def draft_figures(context: Context, sentences: list[Sentence]) -> list[dict[str, Any]]:
     vocabulary = context.gazetteer.vocabulary
     patterns = _indicators(vocabulary)
     qualifiers = [
         (concept.id, word) for concept in vocabulary.concepts.get("qualifier", {}).values() for word in concept.words
     ]
+    parts = _parts(vocabulary)
     results: list[dict[str, Any]] = []
     last_period: Period | None = None
     last_paragraph = -1
+    industries: tuple[str, ...] = ()  # the last list of two or more industries, for "these industries"
     for sentence in sentences:
         text = sentence.text
         if sentence.paragraph != last_paragraph:
@@ -160,6 +219,8 @@ def draft_figures(context: Context, sentences: list[Sentence]) -> list[dict[str,
             candidates.append(match)
         breakdowns = {index for index, match in enumerate(candidates) if _BREAKDOWN.search(text[: match.start()])}
         drafted: list[str] = []  # the indicators of this sentence's figures so far
+        wholes: list[dict[str, Any]] = []  # the figures drafted in this sentence (a part refers to the last)
+        scoped: set[int] = set()  # candidates drafted as parts by scope
         listed: dict[int, tuple[Decimal, int]] = {}  # candidate index -> (change, end of the list)
         for listing in _YOY_LIST.finditer(text):
             changes = [Decimal(n) for n in re.findall(r"\d+(?:\.\d+)?", listing["list"])]
@@ -175,7 +236,23 @@ def draft_figures(context: Context, sentences: list[Sentence]) -> list[dict[str,
             after = text[end:stop].split(";")[0]
             previous = [m.end() for m in numbers if m.end() <= start]
             before = text[max([0, *previous]) : start].split(";")[-1]
+            whole = wholes[-1] if wholes else None
+            listed_part = index - 1 in scoped and re.fullmatch(
+                r",? (?:and )?|, ", text[candidates[index - 1].end() : start]
+            )
+            if whole and (index in breakdowns or listed_part):
+                scope = next((scope for scope, pattern in parts["scopes"] if pattern.match(after.lstrip())), None)
+                if scope:
+                    part = _scoped_part(context, sentence, match, whole, scope, index in breakdowns)
+                    if part:
+                        results.append(part)
+                        scoped.add(index)
+                    continue
             found = _find_indicator(after, before, patterns, match[0])
+            if whole and index in breakdowns:
+                named = parts["parts"].get(whole["indicator"])
+                if named and named[0].match(after.lstrip()):
+                    found = (named[1], 0.9, len(after) - len(after.lstrip()) + named[0].match(after.lstrip()).end())
             if found is None:
                 continue
             entry, indicator_confidence, named_until = found
@@ -189,12 +266,17 @@ def draft_figures(context: Context, sentences: list[Sentence]) -> list[dict[str,
             period_confidence = 0.95
             if period is None:
                 period, period_confidence = carried, 0.8
+            if period is None and entry["figure"] == "stock" and context.date and _PRESENT.search(text[:start]):
+                # "The number of centres has reached 46": a level on the day of the article.
+                period, period_confidence = Period(0, 0, context.date.isoformat(), "stock"), 0.7
             if period is None and context.year is not None:
                 period, period_confidence = context.year, 0.7
             if period is None:
                 continue
             if entry["figure"] == "flow" and period.figure == "stock":
-                continue  # a count over an interval dated at an instant: which interval is not said
+                if not (context.year and _year_end(period.value) == context.year.value):
+                    continue  # a count over an interval dated at an instant: which interval is not said
+                period = context.year  # "By December 31, 2020, ... PCT applications were 1,389": the year's
             area = _area_for(context, sentence, start)
             if area is None:
                 continue
@@ -245,12 +327,18 @@ def draft_figures(context: Context, sentences: list[Sentence]) -> list[dict[str,
             quote = unique_quote(context.text, quote_start, quote_end, (sentence.start, sentence.end))
             if stated not in quote or repeated(context.text, quote):
                 continue
+            if industries and _THESE_INDUSTRIES.search(text[start - len(before) : end + named_until]):
+                item["industry_scope"] = list(industries)  # "in these strategic emerging industries"
             item["quote"] = quote.rstrip(",;: ")
             item["confidence"] = round(indicator_confidence * period_confidence * area[1], 2)
             results.append(item)
+            wholes.append(item)
         if periods:
             last_period = periods[-1]
             carried = periods[-1]
+        listed_industries = [p[3] for p in context.between(sentence.start, sentence.end) if p[2] == "industry"]
+        if len(set(listed_industries)) >= 2:
+            industries = tuple(dict.fromkeys(listed_industries))
     return results
 
 
