@@ -101,9 +101,15 @@ def _find_indicator(
     return (best[1], best[2], best[3]) if best else None
 
 
+_DATELINE = re.compile(r"^[A-Z][A-Z .'-]+, [A-Z][a-z]+\.? \d{1,2} \([A-Za-z ]+\) -- ")
+
+
 def _area_for(context: Context, sentence: Sentence, at: int) -> tuple[str, float] | None:
     text = sentence.text
     inside = context.between(sentence.start, sentence.end)
+    dateline = _DATELINE.match(text)
+    if dateline:  # "BEIJING, April 13 (Xinhua) --" names where the report was filed, not what it counts
+        inside = [place for place in inside if place[0] >= sentence.start + dateline.end()]
     if context.group and sentence.start <= context.group["_start"] < sentence.end:
         return context.group["id"], 0.9
     same = _SAME_AREA.search(text)
@@ -130,7 +136,10 @@ def _area_for(context: Context, sentence: Sentence, at: int) -> tuple[str, float
 
 
 _THESE_INDUSTRIES = re.compile(r"\b(?:these|those|the above|such) (?:\w+ ){0,3}industries\b", re.IGNORECASE)
-_PRESENT = re.compile(r"\b(?:has|have) (?:reached|built|set up|established)\b|\b(?:are|is) (?:now )?$|\bthere are\b")
+_PRESENT = re.compile(
+    r"\b(?:has|have) (?:reached|built|set up|established)\b|\b(?:are|is) (?:now )?$|\bthere are\b|"
+    r"\bare (?:now |currently )?(?:under construction|in operation|distributed)\b"
+)
 
 
 def _year_end(value: Any) -> str | None:
@@ -140,17 +149,22 @@ def _year_end(value: Any) -> str | None:
 
 
 def _parts(vocabulary: Vocabulary) -> dict[str, Any]:
-    """The part indicators (whole id -> (pattern, entry)) and scope phrases of the lexicon."""
+    """The part indicators and the scope phrases of the lexicon."""
     entries = {entry["id"]: entry for entry in lexicon("indicators")["indicators"]}
     known = vocabulary.concepts.get("indicator", {})
     scopes = vocabulary.concepts.get("scope", {})
     data = lexicon("indicators")
     return {
-        "parts": {
-            part["whole"]: (re.compile(part["pattern"], re.IGNORECASE), entries[part["part"]])
+        "parts": [
+            {
+                "whole": part["whole"],
+                "pattern": re.compile(part["pattern"], re.IGNORECASE),
+                "entry": entries[part["part"]],
+                "joined": part.get("joined", "breakdown"),
+            }
             for part in data.get("parts", [])
             if part["part"] in known and part["part"] in entries
-        },
+        ],
         "scopes": [
             (scope["scope"], re.compile(scope["pattern"], re.IGNORECASE))
             for scope in data.get("scopes", [])
@@ -160,17 +174,14 @@ def _parts(vocabulary: Vocabulary) -> dict[str, Any]:
 
 
 def _scoped_part(
-    context: Context, sentence: Sentence, match: re.Match, whole: dict[str, Any], scope: str, first: bool
+    context: Context, sentence: Sentence, match: re.Match, end: int, whole: dict[str, Any], scope: str, first: bool
 ) -> dict[str, Any] | None:
-    """A part of ``whole`` in ``scope``: same indicator, area, period and unit."""
+    """A part of ``whole`` in ``scope`` (its phrase ends at ``end``): same indicator, area, period and unit."""
     text = sentence.text
     value = parse_stated_number(match[0])
     if value is None or whole.get("scope"):
         return None
     start = _BREAKDOWN.search(text[: match.start()]).start() if first else match.start()
-    phrase = next(pattern for ident, pattern in _parts(context.gazetteer.vocabulary)["scopes"] if ident == scope)
-    tail = text[match.end() :]
-    end = match.end() + len(tail) - len(tail.lstrip()) + phrase.match(tail.lstrip()).end()
     quote = unique_quote(context.text, sentence.start + start, sentence.start + end, (sentence.start, sentence.end))
     if match[0] not in quote or repeated(context.text, quote):
         return None
@@ -220,7 +231,7 @@ def draft_figures(context: Context, sentences: list[Sentence]) -> list[dict[str,
         breakdowns = {index for index, match in enumerate(candidates) if _BREAKDOWN.search(text[: match.start()])}
         drafted: list[str] = []  # the indicators of this sentence's figures so far
         wholes: list[dict[str, Any]] = []  # the figures drafted in this sentence (a part refers to the last)
-        scoped: set[int] = set()  # candidates drafted as parts by scope
+        scoped: dict[int, int] = {}  # candidates drafted as parts by scope -> the end of their phrase
         listed: dict[int, tuple[Decimal, int]] = {}  # candidate index -> (change, end of the list)
         for listing in _YOY_LIST.finditer(text):
             changes = [Decimal(n) for n in re.findall(r"\d+(?:\.\d+)?", listing["list"])]
@@ -237,22 +248,25 @@ def draft_figures(context: Context, sentences: list[Sentence]) -> list[dict[str,
             previous = [m.end() for m in numbers if m.end() <= start]
             before = text[max([0, *previous]) : start].split(";")[-1]
             whole = wholes[-1] if wholes else None
-            listed_part = index - 1 in scoped and re.fullmatch(
-                r",? (?:and )?|, ", text[candidates[index - 1].end() : start]
-            )
+            listed_part = index - 1 in scoped and re.fullmatch(r",? (?:and )?", text[scoped[index - 1] : start])
             if whole and (index in breakdowns or listed_part):
-                scope = next((scope for scope, pattern in parts["scopes"] if pattern.match(after.lstrip())), None)
-                if scope:
-                    part = _scoped_part(context, sentence, match, whole, scope, index in breakdowns)
+                phrase = next(
+                    ((scope, p.match(after.lstrip())) for scope, p in parts["scopes"] if p.match(after.lstrip())), None
+                )
+                if phrase:
+                    phrase_end = end + len(after) - len(after.lstrip()) + phrase[1].end()
+                    part = _scoped_part(context, sentence, match, phrase_end, whole, phrase[0], index in breakdowns)
                     if part:
                         results.append(part)
-                        scoped.add(index)
+                        scoped[index] = phrase_end
                     continue
             found = _find_indicator(after, before, patterns, match[0])
-            if whole and index in breakdowns:
-                named = parts["parts"].get(whole["indicator"])
-                if named and named[0].match(after.lstrip()):
-                    found = (named[1], 0.9, len(after) - len(after.lstrip()) + named[0].match(after.lstrip()).end())
+            for part in parts["parts"] if whole else ():
+                joined = index in breakdowns if part["joined"] == "breakdown" else re.search(r",? or $", before)
+                named = part["pattern"].match(after.lstrip())
+                if part["whole"] == whole["indicator"] and joined and named:
+                    found = (part["entry"], 0.9, len(after) - len(after.lstrip()) + named.end())
+                    break
             if found is None:
                 continue
             entry, indicator_confidence, named_until = found
@@ -266,7 +280,7 @@ def draft_figures(context: Context, sentences: list[Sentence]) -> list[dict[str,
             period_confidence = 0.95
             if period is None:
                 period, period_confidence = carried, 0.8
-            if period is None and entry["figure"] == "stock" and context.date and _PRESENT.search(text[:start]):
+            if period is None and entry["figure"] == "stock" and context.date and _PRESENT.search(text):
                 # "The number of centres has reached 46": a level on the day of the article.
                 period, period_confidence = Period(0, 0, context.date.isoformat(), "stock"), 0.7
             if period is None and context.year is not None:
@@ -277,7 +291,7 @@ def draft_figures(context: Context, sentences: list[Sentence]) -> list[dict[str,
                 if not (context.year and _year_end(period.value) == context.year.value):
                     continue  # a count over an interval dated at an instant: which interval is not said
                 period = context.year  # "By December 31, 2020, ... PCT applications were 1,389": the year's
-            area = _area_for(context, sentence, start)
+            area = ("china", 0.9) if entry.get("area") == "china" else _area_for(context, sentence, start)
             if area is None:
                 continue
             figure = period.figure or entry["figure"]
