@@ -162,21 +162,26 @@ def _industries(document: dict[str, Any]) -> set[str]:
     return found
 
 
-def _spans(document: dict[str, Any], section: str, text: str) -> list[tuple[int, int]]:
+def _measures(document: dict[str, Any], text: str, groups: dict[str, frozenset[str]]) -> list[tuple[int, int, Any]]:
+    """Each measure as the span of its quote in ``text`` and its place (a group as its member set)."""
+    local = {group["id"]: frozenset(group["members"]) for group in document.get("region_groups", []) or []}
     spans = []
-    for item in document.get(section, []) or []:
+    for item in document.get("measures", []) or []:
         start = text.find(item["quote"])
         if start >= 0:
-            spans.append((start, start + len(item["quote"])))
+            place = item.get("implemented_in")
+            spans.append((start, start + len(item["quote"]), local.get(place) or groups.get(place) or place))
     return spans
 
 
-def _overlapping(gold: list[tuple[int, int]], predicted: list[tuple[int, int]]) -> Score:
-    """Items matched one to one when their quotes overlap."""
+def _matched_measures(gold: list[tuple[int, int, Any]], predicted: list[tuple[int, int, Any]]) -> Score:
+    """Measures matched one to one, in the order of the draft: a drafted
+    measure is right when its quote overlaps the quote of a curated measure
+    not matched yet that is implemented in the same place."""
     free = list(gold)
     tp = 0
-    for start, end in predicted:
-        match = next((g for g in free if g[0] < end and start < g[1]), None)
+    for start, end, place in predicted:
+        match = next((g for g in free if g[0] < end and start < g[1] and g[2] == place), None)
         if match:
             free.remove(match)
             tp += 1
@@ -200,7 +205,7 @@ def score_article(data_dir: Path, slug: str, groups: dict[str, frozenset[str]]) 
         "regions": _sets(_mentioned(gold, "region"), _mentioned(predicted, "region")),
         "agencies": _sets(_agencies(gold), _agencies(predicted)),
         "industries": _sets(_industries(gold), _industries(predicted)),
-        "measures": _overlapping(_spans(gold, "measures", draft.text), _spans(predicted, "measures", draft.text)),
+        "measures": _matched_measures(_measures(gold, draft.text, groups), _measures(predicted, draft.text, groups)),
         "people": _sets(
             {(p["label"].lower(), p["works_for"]) for p in gold.get("people", []) or []},
             {(p["label"].lower(), p["works_for"]) for p in predicted.get("people", []) or []},

@@ -1,61 +1,153 @@
-"""Measures: clauses describing an action of an agency or region, with a type from the vocabulary."""
+"""Measures: clauses describing an action of an agency or region, with a type from the vocabulary.
+
+The verbs, types and the shape of a document's title are data
+(``extract/data/measures.yaml``). A clause is drafted once for each place it
+names in a list ("approves ... Centers in Liaoning, Jilin, and Changchun"),
+and a list of named documents ("including the Action Plan for ..., and
+Several Opinions on ...") gives one policy-document measure each.
+"""
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
+from functools import cache
 from typing import Any
 
 from .entities import Agency
 from .gazetteer import PLACE_KINDS, Context
 from .text import Sentence, lexicon, unique_quote
 
+#: Where a sentence splits into clauses that may each be a measure.
+_CLAUSE_BREAK = re.compile(r";|, (?=and (?:has|have|will|is|are)\b|as will be\b)")
+#: "the region's", "in the province": the article's main area.
+_MAIN = re.compile(r"\bthe (?:region|province|city|municipality)(?:'s)?\b", re.IGNORECASE)
+_LIST = re.compile(r"(?:,? and |, )")
+_DATELINE = re.compile(r"^[A-Z][A-Z .'-]+, [A-Z][a-z]+\.? \d{1,2} \([A-Za-z ]+\) -- ")
+
+
+@cache
+def _patterns() -> tuple[re.Pattern, list[tuple[re.Pattern, str]], re.Pattern]:
+    data = lexicon("measures")
+    verbs = [
+        verb.replace("will ", r"will (?:also |further )?").replace("has ", r"has (?:also |further )?")
+        for verb in data["verbs"]
+    ]
+    cue = re.compile(r"\b(?:" + "|".join(verbs) + r")\b", re.IGNORECASE)
+    types = [(re.compile(entry["pattern"], re.IGNORECASE), entry["type"]) for entry in data["types"]]
+    return cue, types, re.compile(data["documents"])
+
+
+def _clauses(sentence: Sentence) -> list[tuple[int, int]]:
+    """The clauses of ``sentence`` as article offsets."""
+    bounds, start = [], 0
+    for match in _CLAUSE_BREAK.finditer(sentence.text):
+        bounds.append((start, match.start()))
+        start = match.end()
+    bounds.append((start, len(sentence.text)))
+    result = []
+    for low, high in bounds:
+        piece = sentence.text[low:high]
+        low += len(piece) - len(piece.lstrip())
+        high = low + len(piece.strip().rstrip("."))
+        if high > low:
+            result.append((sentence.start + low, sentence.start + high))
+    return result
+
+
+def _type(clause: str, verb: re.Match) -> str | None:
+    """The earliest type named after the verb, else before it."""
+    _, types, _ = _patterns()
+    for text in (clause[verb.end() :], clause[: verb.start()]):
+        found = [(match.start(), kind) for pattern, kind in types if (match := pattern.search(text))]
+        if found:
+            return min(found)[1]
+    return None
+
+
+def _places(context: Context, start: int, end: int, verb_at: int) -> list[str]:
+    """The places a clause is about: a listed set, "the region", the one before the verb, else after it."""
+    text = context.text
+    names = [p for p in context.between(start, end) if p[2] in PLACE_KINDS and p[3] != "china"]
+    dateline = _DATELINE.match(text, start)
+    if dateline:
+        names = [p for p in names if p[0] >= dateline.end()]
+    ids = list(dict.fromkeys(p[3] for p in names))
+    listed = [p for p in names if p[0] >= verb_at]
+    if len({p[3] for p in listed}) >= 2 and all(
+        _LIST.fullmatch(text[a[1] : b[0]]) for a, b in itertools.pairwise(listed)
+    ):
+        return list(dict.fromkeys(p[3] for p in listed))
+    if _MAIN.search(text, verb_at, end) and context.main_area:
+        return [context.main_area]
+    before = [p[3] for p in names if p[0] < verb_at]
+    if before:
+        return [before[-1]]
+    if ids:
+        return [ids[0]]
+    return [context.main_area] if context.main_area else []
+
+
+def _documents(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The titles of named documents in the object of a policy clause, as article offsets."""
+    _, _, title = _patterns()
+    at = text.find("including ", start, end)
+    body = (at + len("including ")) if at >= 0 else start
+    pieces, low = [], body
+    for match in re.finditer(r",? and |, ", text[body:end]):
+        pieces.append((low, body + match.start()))
+        low = body + match.end()
+    pieces.append((low, end))
+    found = []
+    for low, high in pieces:
+        match = title.fullmatch(text, low, high)
+        if match:
+            found.append((low, high))
+    return found if len(found) >= 2 or (found and at >= 0) else []
+
 
 def find_measures(context: Context, sentences: list[Sentence], agencies: list[Agency]) -> list[dict[str, Any]]:
-    data = lexicon("measures")
-    verbs = re.compile(r"\b(?:" + "|".join(data["verbs"]) + r")\b", re.IGNORECASE)
-    subjects = re.compile(data["subjects"])
+    """The measures of the article, one per clause and place."""
+    cue, _, _ = _patterns()
     agency_starts = [a.start for a in agencies]
+    text = context.text
     result = []
     for sentence in sentences:
-        for clause_match in re.finditer(r"[^;]+", sentence.text):
-            clause = clause_match.group(0)
-            offset = sentence.start + clause_match.start()
-            verb = verbs.search(clause)
-            if not verb or verb.start() > 120:
+        for start, end in _clauses(sentence):
+            clause = text[start:end]
+            verb = cue.search(clause)
+            if not verb:
                 continue
-            actors = context.between(offset, offset + verb.start())
-            acting = [
-                a for a in agencies[bisect.bisect_left(agency_starts, offset) :] if a.start < offset + verb.start()
-            ]
-            place = next((p[3] for p in reversed(actors) if p[2] in PLACE_KINDS and p[3] != "china"), None)
-            agency = acting[-1].id if acting else next((p[3] for p in reversed(actors) if p[2] == "agency"), None)
-            if place is None and agency is None and not subjects.search(clause.strip()):
+            kind = _type(clause, verb)
+            if kind is None or any(name in clause for name in context.unknown_places):
                 continue
-            rest = clause[verb.end() :]
-            kind = next((t["type"] for t in data["types"] if re.search(t["pattern"], rest, re.IGNORECASE)), None)
-            if kind is None:
-                continue
-            place = place or context.main_area
-            if place is None:
-                continue
-            agency = agency or context.gazetteer.agencies.get(place)
-            start = offset + len(clause) - len(clause.lstrip())
-            quote = unique_quote(context.text, start, offset + len(clause.rstrip(" .")), (sentence.start, sentence.end))
-            words = rest.split()
-            item: dict[str, Any] = {
-                "id": "",
-                "label": " ".join(clause.split()[:12]).rstrip(",."),
-                "type": kind,
-                "implemented_in": place,
-                "description": " ".join(clause.split()).rstrip(".") + ".",
-            }
-            if agency:
-                item["implemented_by"] = agency
-            found = sorted({p[3] for p in context.between(start, offset + len(clause)) if p[2] == "industry"})
-            if found:
-                item["industries"] = found
-            item["quote"] = quote
-            item["confidence"] = 0.6 if words else 0.4
-            result.append(item)
+            verb_at = start + verb.start()
+            acting = [a for a in agencies[bisect.bisect_left(agency_starts, start) :] if a.start < verb_at]
+            named = [a for a in agencies[bisect.bisect_left(agency_starts, start) :] if a.start < end]
+            spans = [(start, end)]
+            if kind == "policy-document":
+                spans = _documents(text, start + verb.end(), end) or spans
+            for place in _places(context, start, end, verb_at):
+                agency = acting[-1].id if acting else named[0].id if named else context.gazetteer.agencies.get(place)
+                for low, high in spans:
+                    quote = unique_quote(text, low, high, (sentence.start, sentence.end))
+                    if text.count(quote) != 1:
+                        continue
+                    words = " ".join(text[low:high].split())
+                    item: dict[str, Any] = {
+                        "id": "",
+                        "label": " ".join(words.split()[:12]).rstrip(",."),
+                        "type": kind,
+                        "implemented_in": place,
+                        "description": " ".join(clause.split()).rstrip(".") + ".",
+                    }
+                    if agency:
+                        item["implemented_by"] = agency
+                    industries = sorted({p[3] for p in context.between(low, high) if p[2] == "industry"})
+                    if industries:
+                        item["industries"] = industries
+                    item["quote"] = quote
+                    item["confidence"] = 0.5
+                    result.append(item)
     return result
