@@ -92,7 +92,7 @@ def extract(
         "observations",
         gazetteer.taken,
     )
-    measures = find_measures(context, sentences, agencies)
+    measures = find_measures(context, sentences, agencies, headline)
     _unique_ids(measures, lambda m: slug_id(f"{m['implemented_in']}-{m['type']}"), "measures", gazetteer.taken)
     draft: dict[str, Any] = {"source": slug}
     if group and not group["_known"]:
