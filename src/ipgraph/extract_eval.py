@@ -188,6 +188,32 @@ def _matched_measures(gold: list[tuple[int, int, Any]], predicted: list[tuple[in
     return Score(tp, len(predicted), len(gold))
 
 
+def _events(document: dict[str, Any], text: str) -> list[tuple[int, int, Any]]:
+    """Each event as the span of its quote, its place and its day (``start_date`` or ``occurring_on``)."""
+    spans = []
+    for item in document.get("events", []) or []:
+        start = text.find(item["quote"])
+        day = item.get("start_date") or item.get("occurring_on")
+        if start >= 0:
+            spans.append((start, start + len(item["quote"]), (item.get("location"), str(day) if day else None)))
+    return spans
+
+
+def _matched_events(gold: list[tuple[int, int, Any]], predicted: list[tuple[int, int, Any]]) -> Score:
+    """Events matched one to one like measures: overlapping quotes, the same
+    place, and the same day where the curated event states one."""
+    free = list(gold)
+    tp = 0
+    for start, end, (place, day) in predicted:
+        match = next(
+            (g for g in free if g[0] < end and start < g[1] and g[2][0] == place and g[2][1] in (None, day)), None
+        )
+        if match:
+            free.remove(match)
+            tp += 1
+    return Score(tp, len(predicted), len(gold))
+
+
 def _sets(gold: set[str], predicted: set[str]) -> Score:
     return Score(len(gold & predicted), len(predicted), len(gold))
 
@@ -210,7 +236,7 @@ def score_article(data_dir: Path, slug: str, groups: dict[str, frozenset[str]]) 
             {(p["label"].lower(), p["works_for"]) for p in gold.get("people", []) or []},
             {(p["label"].lower(), p["works_for"]) for p in predicted.get("people", []) or []},
         ),
-        "events": Score(0, len(predicted.get("events", []) or []), len(gold.get("events", []) or [])),
+        "events": _matched_events(_events(gold, draft.text), _events(predicted, draft.text)),
     }
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from .entities import find_agencies, find_group, find_people
+from .events import event_id, find_events
 from .figures import LOCAL_PLACE, draft_figures, one_per_key, period_token, table_figures
 from .gazetteer import Context, Gazetteer, find_names, load_gazetteer
 from .measures import find_measures
@@ -94,6 +95,8 @@ def extract(
     )
     measures = find_measures(context, sentences, agencies, headline)
     _unique_ids(measures, lambda m: slug_id(f"{m['implemented_in']}-{m['type']}"), "measures", gazetteer.taken)
+    events = find_events(context, sentences, headline)
+    _unique_ids(events, event_id, "events", gazetteer.taken)
     draft: dict[str, Any] = {"source": slug}
     if group and not group["_known"]:
         draft["region_groups"] = [
@@ -142,6 +145,8 @@ def extract(
         draft["agencies"] = list(declared.values())
     if people:
         draft["people"] = people
+    if events:
+        draft["events"] = events
     if observations:
         draft["observations"] = observations
     if measures:
