@@ -115,13 +115,17 @@ def find_people(context: Context) -> list[dict[str, Any]]:
     """ "NAME, TITLE of ORG" where ORG is a known agency."""
     titles = sorted(lexicon("people")["titles"], key=len, reverse=True)
     title = "|".join(re.escape(t) for t in titles)
-    pattern = re.compile(
-        rf"\b(?P<name>[A-Z][a-z]+ [A-Z][a-z]+), (?P<title>(?:{title})(?: and (?:{title}))?) (?:of|for|at) "
-        r"(?P<org>[^,.;\n]{3,90})",
-        re.IGNORECASE,
+    titles = rf"(?P<title>(?:{title})(?: and (?:{title}))?)"
+    org = r"(?:of|for|at) (?P<org>[^,.;\n]{3,90})"
+    # "Rui Wenbiao, director of Shanghai Intellectual Property Office"
+    named_first = re.compile(rf"\b(?P<name>[A-Z][a-z]+ [A-Z][a-z]+), {titles} {org}", re.IGNORECASE)
+    # "Deputy Director He Huaying of Nanjing Intellectual Property Office"
+    title_first = re.compile(rf"\b{titles} (?P<name>[A-Z][a-z]+ [A-Z][a-z]+) {org}", re.IGNORECASE)
+    matches = sorted(
+        [*named_first.finditer(context.text), *title_first.finditer(context.text)], key=lambda m: m.start()
     )
     result = []
-    for match in pattern.finditer(context.text):
+    for match in matches:
         if not (match["name"][0].isupper() and match["name"].split()[1][0].isupper()):
             continue
         org = match["org"]

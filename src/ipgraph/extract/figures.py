@@ -101,15 +101,9 @@ def _find_indicator(
     return (best[1], best[2], best[3]) if best else None
 
 
-_DATELINE = re.compile(r"^[A-Z][A-Z .'-]+, [A-Z][a-z]+\.? \d{1,2} \([A-Za-z ]+\) -- ")
-
-
 def _area_for(context: Context, sentence: Sentence, at: int) -> tuple[str, float] | None:
     text = sentence.text
     inside = context.between(sentence.start, sentence.end)
-    dateline = _DATELINE.match(text)
-    if dateline:  # "BEIJING, April 13 (Xinhua) --" names where the report was filed, not what it counts
-        inside = [place for place in inside if place[0] >= sentence.start + dateline.end()]
     if context.group and sentence.start <= context.group["_start"] < sentence.end:
         return context.group["id"], 0.9
     same = _SAME_AREA.search(text)
@@ -146,6 +140,18 @@ def _year_end(value: Any) -> str | None:
     """The year of a period that ends a year ("2020", "2020-12", "2020-12-31")."""
     value = str(value)
     return value[:4] if re.fullmatch(r"\d{4}(?:-12(?:-31)?)?", value) else None
+
+
+_ACCORDING = re.compile(r"\b(?:according to|said|released by|reported by)\s+(?:the\s+)?$", re.IGNORECASE)
+
+
+def _reporter(context: Context, sentence: Sentence) -> str | None:
+    """The agency a sentence cites for its figures ("according to the China
+    National Intellectual Property Administration (CNIPA)")."""
+    for start, _, kind, ident in context.between(sentence.start, sentence.end):
+        if kind == "agency" and _ACCORDING.search(context.text[max(sentence.start, start - 30) : start]):
+            return ident
+    return None
 
 
 def _parts(vocabulary: Vocabulary) -> dict[str, Any]:
@@ -343,6 +349,9 @@ def draft_figures(context: Context, sentences: list[Sentence]) -> list[dict[str,
                 continue
             if industries and _THESE_INDUSTRIES.search(text[start - len(before) : end + named_until]):
                 item["industry_scope"] = list(industries)  # "in these strategic emerging industries"
+            reporter = _reporter(context, sentence)
+            if reporter:
+                item["reported_by"] = reporter
             item["quote"] = quote.rstrip(",;: ")
             item["confidence"] = round(indicator_confidence * period_confidence * area[1], 2)
             results.append(item)

@@ -15,6 +15,9 @@ from ..vocab import Vocabulary, load_vocabulary
 from .periods import Period
 from .text import lexicon, pipeline
 
+#: A news agency's dateline at the start of a line.
+_DATELINE = re.compile(r"^[A-Z][A-Z .'-]+, [A-Z][a-z]+\.? \d{1,2} \([A-Za-z ]+\) -- ", re.MULTILINE)
+
 #: The kinds of names that are places (an area of a figure, a measure's region).
 PLACE_KINDS = ("region", "city", "region-group", "country")
 
@@ -132,7 +135,11 @@ def find_names(text: str, gazetteer: Gazetteer) -> list[tuple[int, int, str, str
     spans = [doc[start:end] for _, start, end in matcher(doc)]
     from spacy.util import filter_spans
 
+    # "BEIJING, April 13 (Xinhua) --" names where a report was filed, not what it is about.
+    datelines = [match.span() for match in _DATELINE.finditer(text)]
     for span in filter_spans(spans):
+        if any(a <= span.start_char < b for a, b in datelines):
+            continue
         kind, ident = gazetteer.names[span.text.lower()]
         found.append((span.start_char, span.end_char, kind, ident))
     # CJK names are not split into words: find them as substrings.

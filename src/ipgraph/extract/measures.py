@@ -27,7 +27,6 @@ _LIST_ITEM = re.compile(r",(?: and)? ")
 _TITLE_AND = re.compile(r" and (?=(?:[A-Z][\w-]* ){1,3}(?:for|of|on) )")
 #: A place after the verb counts when the clause puts something in it ("a centre in southwest China's Chongqing").
 _IN = re.compile(r"\bin\b")
-_DATELINE = re.compile(r"^[A-Z][A-Z .'-]+, [A-Z][a-z]+\.? \d{1,2} \([A-Za-z ]+\) -- ")
 
 
 @cache
@@ -85,9 +84,6 @@ def _places(context: Context, start: int, end: int, verb_at: int, fallback: str 
     place before the verb, one "in" a place after it, else ``fallback``."""
     text = context.text
     names = [p for p in context.between(start, end) if p[2] in PLACE_KINDS and p[3] != "china"]
-    dateline = _DATELINE.match(text, start)
-    if dateline:
-        names = [p for p in names if p[0] >= dateline.end()]
     runs = _runs(context, names)
     if runs:
         return runs[0]
