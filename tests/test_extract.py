@@ -63,7 +63,7 @@ def test_every_seed_figure_is_drafted_exactly(seed_draft):
 
 
 def test_seed_figure_in_these_industries_counts_the_five_named_before(seed_draft):
-    """"the number of valid invention patents in these strategic emerging
+    """ "the number of valid invention patents in these strategic emerging
     industries had reached 46,000": the five industries of the sentence before."""
     scopes = {o["stated_value"]: o.get("industry_scope") for o in seed_draft.document["observations"]}
     assert scopes == {
@@ -115,7 +115,9 @@ def test_agencies_the_registry_lacks_are_declared_with_their_place(tmp_path):
         "utf-8",
     )
     document = draft_article(article, DATA).document
-    declared = {a["id"]: (a["jurisdiction"], article.read_text("utf-8").count(a["quote"])) for a in document["agencies"]}
+    declared = {
+        a["id"]: (a["jurisdiction"], article.read_text("utf-8").count(a["quote"])) for a in document["agencies"]
+    }
     assert declared == {"jilin-customs": ("jilin", 1), "jilin-courts": ("jilin", 1), "jilin-police": ("jilin", 1)}
     # The two centres are declared by another source of the corpus: mentions of them.
     mentioned = {m["of"] for m in document["mentions"]}
