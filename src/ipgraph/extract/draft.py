@@ -74,7 +74,7 @@ def extract(
             context.main_area = ranked[0][0]
     unknown: dict[str, int] = {}
     for match in LOCAL_PLACE.finditer(text):
-        if match[1].lower() not in gazetteer.names:
+        if match[1].lower() not in gazetteer.names and match[1] not in unknown:
             unknown[match[1]] = len(re.findall(rf"\b{match[1]}\b", text))
     context.unknown_places = tuple(unknown)
     if unknown and context.main_area and max(unknown.values()) >= counts.get(context.main_area, 0):

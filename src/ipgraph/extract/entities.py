@@ -49,20 +49,25 @@ def _place(context: Context, name: str | None) -> str | None:
     return found[1] if found and found[0] in ("region", "city") else None
 
 
+def _registry_agency(context: Context, match: re.Match) -> str | None:
+    """The registry's IP administration an ``AGENCY`` match names, if any."""
+    place = None
+    if match["of"]:
+        place = _place(context, match["of"])
+    elif match["name"] and match["name"].lower() in context.gazetteer.names:
+        place = _place(context, match["name"])
+    elif match["level"] and context.main_area:
+        place = context.main_area
+    return context.gazetteer.agencies.get(place) if place else None
+
+
 def _registry_agencies(context: Context) -> list[Agency]:
     """CNIPA and the registry's IP administrations: by name, by pattern
     ("the provincial IP office" is the main area's), and "local IP agencies"
     of a group (each member's)."""
     found = []
     for match in AGENCY.finditer(context.text):
-        place = None
-        if match["of"]:
-            place = _place(context, match["of"])
-        elif match["name"] and match["name"].lower() in context.gazetteer.names:
-            place = _place(context, match["name"])
-        elif match["level"] and context.main_area:
-            place = context.main_area
-        agency = context.gazetteer.agencies.get(place) if place else None
+        agency = _registry_agency(context, match)
         if agency:
             found.append(Agency(match.start(), match.end(), agency))
     if context.group:
@@ -132,9 +137,7 @@ def find_people(context: Context) -> list[dict[str, Any]]:
         agency = None
         found = AGENCY.search(org)
         if found and found.start() <= 4:
-            sub = Context(context.text, context.gazetteer, context.date, [], context.main_area)
-            agencies = [a for a in _registry_agencies(sub) if a.start == match.start("org") + found.start()]
-            agency = agencies[0].id if agencies else None
+            agency = _registry_agency(context, found)
         if agency is None:
             key = re.sub(r"^the ", "", org.strip(), flags=re.IGNORECASE).lower()
             for name, (kind, ident) in context.gazetteer.names.items():

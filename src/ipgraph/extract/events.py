@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 from .gazetteer import PLACE_KINDS, Context
-from .text import Sentence, lexicon, slug_id, unique_quote
+from .text import Sentence, lexicon, repeated, slug_id, unique_quote
 
 _ITEM_BREAK = re.compile(r"[,;:]\s+|\bincluding\s+|\s+&\s+(?=[a-z])|\s+--\s+")
 
@@ -61,6 +61,7 @@ def find_events(context: Context, sentences: list[Sentence], headline: str | Non
         if headline and sentence.text.strip() == headline.strip():
             continue
         start_match = start_day.search(sentence.text)
+        first = True  # the sentence's first event takes the day at its head
         for low, high in _items(sentence):
             noun = nouns.search(text, low, high)
             if not noun:
@@ -75,7 +76,7 @@ def find_events(context: Context, sentences: list[Sentence], headline: str | Non
             if location is None:
                 continue
             quote = unique_quote(text, low, high, (sentence.start, sentence.end))
-            if text.count(quote) != 1:
+            if repeated(text, quote):
                 continue
             # The label: the noun phrase from the last article before the noun ("will launch the IP Publicity Week").
             article = list(re.finditer(r"\b(?:the|a|an|at)\s+", text[low : noun.start()], re.IGNORECASE))
@@ -84,11 +85,8 @@ def find_events(context: Context, sentences: list[Sentence], headline: str | Non
             item: dict[str, Any] = {"id": "", "label": label[:1].upper() + label[1:], "location": location}
             # A day stated in the item, else at the head of the sentence ("On April 20, ...") for its first event.
             own = start_day.search(text, low, high)
-            day = _day(own, context.date) or (
-                _day(start_match, context.date)
-                if start_match and not any(e["_sentence"] == sentence.start for e in result)
-                else None
-            )
+            day = _day(own, context.date) or (_day(start_match, context.date) if first else None)
+            first = False
             if day:
                 item["start_date"] = day
             else:
@@ -97,10 +95,7 @@ def find_events(context: Context, sentences: list[Sentence], headline: str | Non
                     item["occurring_on"] = occurring
             item["quote"] = quote
             item["confidence"] = 0.5
-            item["_sentence"] = sentence.start
             result.append(item)
-    for item in result:
-        del item["_sentence"]
     return result
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from .entities import Agency
 from .gazetteer import PLACE_KINDS, Context
-from .text import Sentence, lexicon, unique_quote
+from .text import Sentence, lexicon, repeated, unique_quote
 
 #: Where a sentence splits into clauses that may each be a measure.
 _CLAUSE_BREAK = re.compile(r";|, (?=and (?:has|have|will|is|are)\b|as will be\b)")
@@ -140,7 +140,10 @@ def find_measures(
             if kind is None or any(name in clause for name in context.unknown_places):
                 continue
             verb_at = start + verb.start()
-            acting = [a.id for a in agencies[bisect.bisect_left(agency_starts, start) :] if a.start < verb_at]
+            acting = [
+                a.id
+                for a in agencies[bisect.bisect_left(agency_starts, start) : bisect.bisect_left(agency_starts, verb_at)]
+            ]
             acting += [p[3] for p in context.between(start, verb_at) if p[2] == "agency"]
             spans = [(start, end)]
             if kind == "policy-document":
@@ -152,7 +155,7 @@ def find_measures(
                 agency = acting[-1] if acting else context.gazetteer.agencies.get(place)
                 for low, high in spans:
                     quote = unique_quote(text, low, high, (sentence.start, sentence.end))
-                    if text.count(quote) != 1:
+                    if repeated(text, quote):
                         continue
                     words = " ".join(text[low:high].split())
                     item: dict[str, Any] = {

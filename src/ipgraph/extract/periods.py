@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from .text import lexicon
@@ -18,13 +19,21 @@ class Period:
     figure: str | None
 
 
-def periods_in(sentence: str, date: dt.date | None, last: Period | None) -> list[Period]:
+@cache
+def _phrases() -> tuple[dict[str, int], list[tuple[re.Pattern, dict[str, Any]]]]:
     data = lexicon("periods")
     months = {name: index for index, name in enumerate(data["months"], start=1)}
+    return months, [(re.compile(phrase["pattern"], re.IGNORECASE), phrase) for phrase in data["phrases"]]
+
+
+def periods_in(sentence: str, date: dt.date | None, last: Period | None) -> list[Period]:
+    """The period phrases of ``sentence``, in its order; "the year" carries ``last``."""
+    data = lexicon("periods")
+    months, phrases = _phrases()
     found: list[Period] = []
     taken: list[tuple[int, int]] = []
-    for phrase in data["phrases"]:
-        for match in re.finditer(phrase["pattern"], sentence, re.IGNORECASE):
+    for pattern, phrase in phrases:
+        for match in pattern.finditer(sentence):
             if any(match.start() < b and a < match.end() for a, b in taken):
                 continue
             groups = match.groupdict()
