@@ -2,11 +2,17 @@
 
 Every curated article of ``data/`` is drafted again (with its own facts file
 left out of the gazetteer) and its draft compared with ``data/facts/``:
-precision, recall and F1 per kind of item. A figure counts as right only when
-value, indicator, period, area, year-on-year change and scope (``scope`` and
-``industry_scope``: a part counted as the whole is a wrong figure) are all right; a region
-group counts as its member set, so an area drafted as a new group of the same
-regions is right. ``value`` compares the numbers alone.
+precision, recall and F1 per kind of item.
+
+- A figure is right only when value, indicator, period, area, year-on-year
+  change and scope (``scope``, ``industry_scope``: a part counted as the whole
+  is a wrong figure) are all right; a region group counts as its member set.
+  ``figure values`` compares the numbers alone.
+- Regions and industries are compared as sets of ids; registry agencies by
+  id, agencies an article declares by jurisdiction and kind; people by name
+  and employer.
+- Measures are matched one to one: overlapping quotes and the same place.
+  Events likewise, and with the curated day where it states one.
 
 The split is fixed by the slug: ``sha256(slug) % 3 == 0`` is the test split,
 the rest (and always the seed article) the development split. Tune on dev.
@@ -260,7 +266,7 @@ def _number(value: float | None) -> str:
 
 
 def format_report(report: Report, markdown: bool = False) -> str:
-    """The totals per kind, then the figures of each article, as a table."""
+    """The totals per kind, the figures of each article, then every kind of each article, as tables."""
     lines = []
     row = "| {} | {} | {} | {} | {} | {} | {} |" if markdown else "{:<16} {:>5} {:>6} {:>5} {:>9} {:>6} {:>5}"
     lines.append(f"split: {report.split} ({len(report.articles)} articles)")
@@ -303,4 +309,14 @@ def format_report(report: Report, markdown: bool = False) -> str:
             )
         else:
             lines.append(f"  {score.tp:>3} / {score.predicted:>3} / {score.gold:>3}  {slug} ({split_of(slug)})")
+    lines.append("")
+    kinds = [kind for kind in KINDS if kind != "figure values"]
+    if markdown:
+        lines.append("| article (right / drafted / curated) | " + " | ".join(kinds) + " |")
+        lines.append("|---|" + "---:|" * len(kinds))
+    else:
+        lines.append("every kind per article: right/drafted/curated (" + ", ".join(kinds) + ")")
+    for slug, scores in report.articles.items():
+        cells = [f"{scores[kind].tp}/{scores[kind].predicted}/{scores[kind].gold}" for kind in kinds]
+        lines.append(f"| {slug} | " + " | ".join(cells) + " |" if markdown else f"  {slug}: " + "  ".join(cells))
     return "\n".join(lines)
