@@ -28,13 +28,11 @@ Example:
 
 from __future__ import annotations
 
-from .draft import Draft, draft_article, dump_draft, extract, strip_confidence
+from .draft import Draft, draft_article, dump_draft, extract
 from .gazetteer import Gazetteer, load_gazetteer
-from .reading import MAX_ARTICLE_BYTES, read_article, strip_html
-from .text import unique_quote
+from .reading import read_article, strip_html
 
 __all__ = [
-    "MAX_ARTICLE_BYTES",
     "Draft",
     "Gazetteer",
     "draft_article",
@@ -42,7 +40,5 @@ __all__ = [
     "extract",
     "load_gazetteer",
     "read_article",
-    "strip_confidence",
     "strip_html",
-    "unique_quote",
 ]

@@ -166,15 +166,6 @@ def dump_draft(draft: dict[str, Any]) -> str:
     return header + yaml.safe_dump(draft, sort_keys=False, allow_unicode=True, width=100)
 
 
-def strip_confidence(document: Any) -> Any:
-    """The document without the extractor's ``confidence`` fields."""
-    if isinstance(document, dict):
-        return {key: strip_confidence(value) for key, value in document.items() if key != "confidence"}
-    if isinstance(document, list):
-        return [strip_confidence(value) for value in document]
-    return document
-
-
 @dataclass
 class Draft:
     """A drafted article: its facts document, stored text and metadata, and

@@ -31,7 +31,6 @@ class Gazetteer:
     vocabulary: Vocabulary | None = None
     agencies: dict[str, str] = field(default_factory=dict)  # jurisdiction -> agency id
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # group id -> members
-    capitals: dict[str, str] = field(default_factory=dict)  # city -> region
     city_region: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # id -> English label
     taken: set[tuple[str, str]] = field(default_factory=set)  # (section, id) declared elsewhere
