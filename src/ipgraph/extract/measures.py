@@ -32,8 +32,9 @@ _IN = re.compile(r"\bin\b")
 @cache
 def _patterns() -> tuple[re.Pattern, list[tuple[re.Pattern, str]], re.Pattern]:
     data = lexicon("measures")
+    # "will also build", "has further strengthened", "were also released"
     verbs = [
-        verb.replace("will ", r"will (?:also |further )?").replace("has ", r"has (?:also |further )?")
+        re.sub(r"\b(will|has|have|were|was|is|are)(\)?) ", r"\1\2 (?:also |further |now )?", verb)
         for verb in data["verbs"]
     ]
     cue = re.compile(r"\b(?:" + "|".join(verbs) + r")\b", re.IGNORECASE)
