@@ -341,9 +341,12 @@ def draft_figures(context: Context, sentences: list[Sentence]) -> list[dict[str,
                     break
             quote_end = sentence.start + (end + len(segment) if "yoy_change_percent" in item else end + named_until)
             quote_start = sentence.start + (start - len(before) if len(before) < 200 else start)
-            first_period = min([p.start for p in periods if p is period], default=None)
-            if first_period is not None:
-                quote_start = min(quote_start, sentence.start + first_period)
+            # The quote holds the period phrase, before the number or after it ("... patents by the end of 2024").
+            stated_here = any(p is period for p in periods)  # not carried from a sentence before
+            if stated_here and period.start < start:
+                quote_start = min(quote_start, sentence.start + period.start)
+            elif stated_here and period.end - end <= 80:
+                quote_end = max(quote_end, sentence.start + period.end)
             quote = unique_quote(context.text, quote_start, quote_end, (sentence.start, sentence.end))
             if stated not in quote or repeated(context.text, quote):
                 continue
