@@ -35,11 +35,12 @@ class Agency:
 
 
 @cache
-def _kinds() -> list[tuple[re.Pattern, dict[str, Any]]]:
+def _kinds() -> list[tuple[re.Pattern, list[re.Pattern], dict[str, Any]]]:
+    """Each kind of agency: its cue, its patterns and its entry."""
     result = []
     for kind in lexicon("agencies")["kinds"]:
-        for pattern in kind["patterns"]:
-            result.append((re.compile(pattern.replace("{places}", _PLACES).replace("{place}", _PLACE)), kind))
+        patterns = [re.compile(p.replace("{places}", _PLACES).replace("{place}", _PLACE)) for p in kind["patterns"]]
+        result.append((re.compile(kind["cue"]), patterns, kind))
     return result
 
 
@@ -84,30 +85,38 @@ def _new_agencies(context: Context) -> list[Agency]:
     found = []
     text = context.text
     main = _place(context, context.gazetteer.labels.get(context.main_area or ""))
-    for pattern, kind in _kinds():
-        for match in pattern.finditer(text):
-            groups = match.groupdict()
-            if groups.get("places"):
-                places = [_place(context, name) for name in re.split(r",? and |, ", groups["places"])]
-            elif "place" in groups:
-                places = [_place(context, groups["place"])]
-            else:
-                places = [main]
-            if None in places:
-                continue
-            quote = unique_quote(text, match.start(), match.end())
-            if repeated(text, quote):
-                continue
-            for place in places:
-                label = kind["label"].replace("{place}", context.gazetteer.labels.get(place, place))
-                item = {
-                    "id": f"{place}-{kind['suffix']}",
-                    "label": label,
-                    "jurisdiction": place,
-                    "quote": quote,
-                    "confidence": 0.7,
-                }
-                found.append(Agency(match.start(), match.end(), item["id"], item))
+    lines, offset = [], 0
+    for line in text.split("\n"):
+        lines.append((offset, offset + len(line)))
+        offset += len(line) + 1
+    matches = []
+    for cue, patterns, kind in _kinds():
+        cued = [(low, high) for low, high in lines if cue.search(text, low, high)]
+        for pattern in patterns:
+            matches += [(match, kind) for low, high in cued for match in pattern.finditer(text, low, high)]
+    for match, kind in matches:
+        groups = match.groupdict()
+        if groups.get("places"):
+            places = [_place(context, name) for name in re.split(r",? and |, ", groups["places"])]
+        elif "place" in groups:
+            places = [_place(context, groups["place"])]
+        else:
+            places = [main]
+        if None in places:
+            continue
+        quote = unique_quote(text, match.start(), match.end())
+        if repeated(text, quote):
+            continue
+        for place in places:
+            label = kind["label"].replace("{place}", context.gazetteer.labels.get(place, place))
+            item = {
+                "id": f"{place}-{kind['suffix']}",
+                "label": label,
+                "jurisdiction": place,
+                "quote": quote,
+                "confidence": 0.7,
+            }
+            found.append(Agency(match.start(), match.end(), item["id"], item))
     return found
 
 

@@ -245,6 +245,8 @@ def draft_figures(context: Context, sentences: list[Sentence]) -> list[dict[str,
             if len(before_list) >= len(changes):
                 for i, change in zip(before_list[-len(changes) :], changes, strict=True):
                     listed[i] = (change, listing.end())
+        # The indicator phrases this sentence holds at all (the others cannot match a part of it).
+        present = [entry for entry in patterns if entry[0].search(text)] if candidates else []
         for index, match in enumerate(candidates):
             start, end = match.span()
             following = [m.start() for m in numbers if m.start() >= end]
@@ -266,7 +268,7 @@ def draft_figures(context: Context, sentences: list[Sentence]) -> list[dict[str,
                         results.append(part)
                         scoped[index] = phrase_end
                     continue
-            found = _find_indicator(after, before, patterns, match[0])
+            found = _find_indicator(after, before, present, match[0])
             for part in parts["parts"] if whole else ():
                 joined = index in breakdowns if part["joined"] == "breakdown" else re.search(r",? or $", before)
                 named = part["pattern"].match(after.lstrip())

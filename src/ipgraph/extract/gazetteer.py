@@ -136,8 +136,10 @@ def find_names(text: str, gazetteer: Gazetteer) -> list[tuple[int, int, str, str
 
     # "BEIJING, April 13 (Xinhua) --" names where a report was filed, not what it is about.
     datelines = [match.span() for match in _DATELINE.finditer(text)]
+    dateline_starts = [start for start, _ in datelines]
     for span in filter_spans(spans):
-        if any(a <= span.start_char < b for a, b in datelines):
+        at = bisect.bisect_right(dateline_starts, span.start_char) - 1
+        if at >= 0 and span.start_char < datelines[at][1]:
             continue
         kind, ident = gazetteer.names[span.text.lower()]
         found.append((span.start_char, span.end_char, kind, ident))
