@@ -54,11 +54,31 @@ def test_every_seed_figure_is_drafted_exactly(seed_draft):
         assert parse_stated_number(item["stated_value"]) == Decimal(value)
         assert item["unit"] == unit
         assert item.get("yoy_change_percent") == change
+        assert item.get("scope") is None
         # The area is the group of the four regions, as the curated file has it.
         assert _area_members(seed_draft, item["area"]) == NORTHEAST
         assert seed_draft.text.count(item["quote"]) == 1
         assert stated in item["quote"]
         assert 0 < item["confidence"] <= 1
+
+
+def test_seed_figure_in_these_industries_counts_the_five_named_before(seed_draft):
+    """ "the number of valid invention patents in these strategic emerging
+    industries had reached 46,000": the five industries of the sentence before."""
+    scopes = {o["stated_value"]: o.get("industry_scope") for o in seed_draft.document["observations"]}
+    assert scopes == {
+        "46,000": [
+            "high-end-equipment-manufacturing",
+            "new-generation-information-technology",
+            "biomedicine",
+            "new-materials",
+            "modern-agriculture",
+        ],
+        "195,000": None,
+        "2.16 million": None,
+    }
+    # "according to the China National Intellectual Property Administration (CNIPA)"
+    assert {o["stated_value"]: o.get("reported_by") for o in seed_draft.document["observations"]}["46,000"] == "cnipa"
 
 
 def test_seed_entities_and_measures(seed_draft):
@@ -78,6 +98,61 @@ def test_seed_entities_and_measures(seed_draft):
     for section in ("mentions", "measures", "observations", "region_groups", "people"):
         for item in seed_draft.document.get(section, []):
             assert seed_draft.text.count(item["quote"]) == 1, item
+
+
+def test_agencies_the_registry_lacks_are_declared_with_their_place(tmp_path):
+    """Courts, police, customs and IP protection centres that an article names
+    are drafted as agencies of their place (or mentioned, where another source
+    declares them); NIPA is CNIPA; "the provincial public security bureau" is
+    the main region's."""
+    article = tmp_path / "example-2021-05-01-jilin-centres.txt"
+    article.write_text(
+        "Jilin opens IP protection centres\n\n"
+        "The NIPA approved China Intellectual Property Protection Centers in Jilin and Changchun. "
+        "Jilin Customs seized 120 batches of goods. "
+        "The Jilin Provincial Intellectual Property Office set up a cooperation mechanism with provincial courts "
+        "and the provincial public security bureau.\n",
+        "utf-8",
+    )
+    document = draft_article(article, DATA).document
+    declared = {
+        a["id"]: (a["jurisdiction"], article.read_text("utf-8").count(a["quote"])) for a in document["agencies"]
+    }
+    assert declared == {"jilin-customs": ("jilin", 1), "jilin-courts": ("jilin", 1), "jilin-police": ("jilin", 1)}
+    # The two centres are declared by another source of the corpus: mentions of them.
+    mentioned = {m["of"] for m in document["mentions"]}
+    assert {"agency/cnipa", "agency/jilin-ip-protection-centre", "agency/changchun-ip-protection-centre"} <= mentioned
+    measures = {(m["implemented_in"], m["type"]) for m in document["measures"]}
+    assert ("jilin", "ip-protection-centre") in measures and ("changchun", "ip-protection-centre") in measures
+
+
+def test_parts_of_a_figure_by_scope_and_by_their_own_indicator():
+    """'360 patent infringement cases, including 316 ones in e-commerce, 5 in
+    exhibitions and 39 in administrative adjudication': three parts in their
+    scopes; 'among which 34,635 were invention patents' after patent
+    applications: invention patent applications."""
+    beijing = draft_article(DATA / "sources" / "cnipa-2021-04-30-beijing-ip-protection-2020.txt", DATA).document
+    parts = {
+        (o["value"], o.get("scope"))
+        for o in beijing["observations"]
+        if o["indicator"] == "patent-infringement-disputes-handled"
+    }
+    assert parts == {(360, None), (316, "e-commerce"), (5, "exhibitions"), (39, "administrative-adjudication")}
+    wuhan = draft_article(DATA / "sources" / "cnipa-2021-04-29-wuhan-ip-white-paper.txt", DATA).document
+    found = {o["stated_value"]: (o["indicator"], o.get("yoy_change_percent")) for o in wuhan["observations"]}
+    assert found["93,950"] == ("patent-applications", 21.86)
+    assert found["34,635"] == ("invention-patent-applications", 4.32)
+    assert found["14,667"] == ("invention-patents-granted", 24.78)
+
+
+def test_events_have_place_and_day():
+    fujian = draft_article(DATA / "sources" / "cnipa-2021-04-28-fujian-ip-publicity-week.txt", DATA)
+    events = {e["quote"]: e for e in fujian.document["events"]}
+    week = next(e for quote, e in events.items() if "will launch the IP Publicity Week" in quote)
+    assert (week["location"], week["start_date"]) == ("fujian", dt.date(2021, 4, 20))
+    assert "seminar on IP" in events and events["seminar on IP"]["location"] == "fujian"
+    for quote in events:
+        assert fujian.text.count(quote) == 1
 
 
 def test_cnipa_former_names_are_cnipa(tmp_path):
@@ -254,17 +329,18 @@ def test_eval_on_dev_scores_figures_and_the_command_prints_them():
     assert f"{total['figures'].precision:.2f}" in result.output
 
 
-@pytest.mark.parametrize(
-    "slug",
-    [
-        "cnipa-2021-04-29-wuhan-ip-white-paper",
-        "cnipa-2018-11-15-valid-inventions-maintained-over-five-years",
-        "chinadaily-2022-04-27-shandong-ip-development",
-    ],
-)
+CORPUS = sorted(path.stem for path in (DATA / "facts").glob("*.yaml"))
+
+
+def test_the_corpus_is_found():
+    assert len(CORPUS) >= 17
+
+
+@pytest.mark.parametrize("slug", CORPUS)
 def test_corpus_drafts_check_and_build_as_curated_facts(slug, tmp_path):
-    """A draft in place of the article's curated file loads, passes the key
-    checks and builds (``--format trig`` runs the same checks as accept)."""
+    """Every article's draft, in place of its curated file, loads, passes the
+    key checks and builds (``--format trig`` runs the same checks as accept):
+    declared agencies, events and parts of figures included."""
     out = tmp_path / "draft.trig"
     result = run("extract", DATA / "sources" / f"{slug}.txt", "--out", out, "--format", "trig", "--data", DATA)
     assert result.exit_code == 0, result.output
