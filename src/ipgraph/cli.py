@@ -21,6 +21,7 @@ from ipgraph import build as build_module
 from ipgraph import export as export_module
 from ipgraph import layout
 from ipgraph import project as project_module
+from ipgraph import tables as tables_module
 from ipgraph import validate as validate_module
 from ipgraph import view as view_module
 from ipgraph.errors import IpgraphError, ValidationError
@@ -269,9 +270,15 @@ def validate(file: Path, shapes: Path, datacube: Path) -> None:
 
 @main.command()
 @click.option(
-    "--format", "rdf_format", type=click.Choice(list(export_module.FORMATS)), required=True, help="Output format."
+    "--format",
+    "rdf_format",
+    type=click.Choice([*export_module.FORMATS, *tables_module.FORMATS]),
+    required=True,
+    help="Output format: an RDF syntax, or xlsx / csv for the analyst tables.",
 )
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="The file to write.")
+@click.option(
+    "--out", type=click.Path(path_type=Path), required=True, help="The file to write (csv of several tables: a folder)."
+)
 @_dataset_option("The built dataset to export.")
 @click.option(
     "--context",
@@ -279,15 +286,35 @@ def validate(file: Path, shapes: Path, datacube: Path) -> None:
     default=None,
     help="JSON-LD context (for --format jsonld) [default: the package's ontology/context.jsonld].",
 )
-def export(rdf_format: str, out: Path, dataset: Path, context: Path) -> None:
-    """Export the built dataset as Turtle, N-Triples, JSON-LD or TriG.
+@click.option(
+    "--table",
+    "table_names",
+    multiple=True,
+    type=click.Choice(list(tables_module.TABLES)),
+    help="With xlsx or csv: a table to write (repeatable) [default: all].",
+)
+def export(rdf_format: str, out: Path, dataset: Path, context: Path, table_names: tuple[str, ...]) -> None:
+    """Export the built dataset as Turtle, N-Triples, JSON-LD or TriG, or its
+    analyst tables (figures, measures, entities, quotes, events) as xlsx or csv.
 
     ttl and nt hold the union of all named graphs; jsonld and trig keep them.
+    xlsx writes one sheet per table; csv one file per table (for several
+    tables --out is a folder). Quotes are whole, values exactly as stored.
 
     \b
-    Example:
+    Examples:
         ipgraph export --format jsonld --out build/ipgraph.jsonld
+        ipgraph export --format xlsx --out build/ipgraph.xlsx
+        ipgraph export --format csv --table figures --out build/figures.csv
     """
+    if rdf_format in tables_module.FORMATS:
+        from ipgraph.store import open_store
+
+        paths = tables_module.write(open_store(dataset, "oxigraph"), rdf_format, out, table_names or tables_module.TABLES)
+        console.print(f"Wrote {', '.join(str(path) for path in paths)}.", soft_wrap=True)
+        return
+    if table_names:
+        raise UserError("--table is for --format xlsx or csv")
     path = export_module.export(dataset, rdf_format, out, context)
     console.print(f"Wrote {path}.")
 
