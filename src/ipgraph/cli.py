@@ -308,9 +308,7 @@ def export(rdf_format: str, out: Path, dataset: Path, context: Path, table_names
         ipgraph export --format csv --table figures --out build/figures.csv
     """
     if rdf_format in tables_module.FORMATS:
-        from ipgraph.store import open_store
-
-        paths = tables_module.write(open_store(dataset, "oxigraph"), rdf_format, out, table_names or tables_module.TABLES)
+        paths = tables_module.write(_store(dataset), rdf_format, out, table_names or tables_module.TABLES)
         console.print(f"Wrote {', '.join(str(path) for path in paths)}.", soft_wrap=True)
         return
     if table_names:
@@ -329,6 +327,13 @@ _HOPS_OPTION = click.option(
     show_default=True,
     help="For the entity projection: how many relations away from ENTITY.",
 )
+
+
+def _store(dataset: Path):
+    """The dataset in an in-memory Oxigraph store (the analyst tables: fast joins, same rows as rdflib)."""
+    from ipgraph.store import open_store
+
+    return open_store(dataset, "oxigraph")
 
 
 def _projections() -> list[Path]:
@@ -431,22 +436,38 @@ def view(
     physics_limit: int,
     dataset: Path,
 ) -> None:
-    """Draw a projection as an interactive HTML page that works offline.
+    """Draw a projection as an interactive HTML page that works offline, or
+    one of the analyst pages: figures (tables and charts per indicator), map
+    (the provincial-level divisions coloured by an indicator or the number of
+    measures) or timeline (measures, events and figures by date, filterable).
 
-    Search by label, untick a class to hide it, click a node for its details,
-    quote and source link.
+    In a graph view, search by label or alias in any language, untick a class
+    to hide it, click a node for its details, quote and source link.
 
     \b
-    Example:
+    Examples:
         ipgraph view overview --out build/views/overview.html
+        ipgraph view figures --out build/views/figures.html
         ipgraph view --all --out build/views
     """
+    from ipgraph import charts
+
     if all_views:
-        paths = view_module.write_views(validate_module.load_dataset(dataset), out, queries=_projections())
-        console.print(f"Wrote {len(paths)} files into {out}; open {out / 'index.html'} in a browser.", soft_wrap=True)
+        pages = charts.write_pages(_store(dataset), out)
+        paths = view_module.write_views(
+            validate_module.load_dataset(dataset), out, queries=_projections(), pages=charts.PAGES
+        )
+        count = len(paths) + len(pages)
+        console.print(f"Wrote {count} files into {out}; open {out / 'index.html'} in a browser.", soft_wrap=True)
         return
     if projection is None:
         raise UserError("give a PROJECTION (or --all)")
+    if projection in charts.PAGES:
+        if entity is not None:
+            raise UserError(f"the {projection} page takes no ENTITY")
+        [path] = charts.write_pages(_store(dataset), out, (projection,), as_file=True)
+        console.print(f"Wrote {path}.", soft_wrap=True)
+        return
     graph = _projection(dataset, projection, entity, hops)
     title = f"ipgraph: {graph.graph.get('name') or projection}"
     path = view_module.write_view(graph, out, title=title, physics_limit=physics_limit)

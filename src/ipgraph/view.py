@@ -299,9 +299,15 @@ def write_view(
     return out
 
 
-def write_index(views: dict[str, tuple[Path, nx.MultiDiGraph]], out_dir: str | Path) -> Path:
-    """Write ``index.html`` in ``out_dir`` linking each view, with its size."""
+def write_index(
+    views: dict[str, tuple[Path, nx.MultiDiGraph]], out_dir: str | Path, pages: dict[str, str] | None = None
+) -> Path:
+    """Write ``index.html`` in ``out_dir`` linking each view, with its size, and the analyst
+    ``pages`` (name to file name, see :mod:`ipgraph.charts`)."""
     out_dir = Path(out_dir)
+    analyst = "\n".join(
+        f'<li><a href="{html.escape(file)}">{html.escape(name)}</a></li>' for name, file in (pages or {}).items()
+    )
     items = "\n".join(
         f'<li><a href="{html.escape(path.name)}">{html.escape(name)}</a> '
         f"<span>{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges</span></li>"
@@ -317,7 +323,14 @@ def write_index(views: dict[str, tuple[Path, nx.MultiDiGraph]], out_dir: str | P
         "<h1>ipgraph views</h1>\n<p>Interactive views of the graph, one per projection. "
         "Each works offline: search by label, untick a class to hide it, click a node for its details, "
         "its quote and its source.</p>\n"
-        f"<ul>\n{items}\n</ul>\n</body>\n</html>\n"
+        f"<ul>\n{items}\n</ul>\n"
+        + (
+            "<h2>For analysts</h2>\n<p>Figures as tables and charts, a map of the provincial-level divisions "
+            f"and a timeline of measures, events and figures.</p>\n<ul>\n{analyst}\n</ul>\n"
+            if analyst
+            else ""
+        )
+        + "</body>\n</html>\n"
     )
     path = out_dir / "index.html"
     try:
@@ -338,17 +351,22 @@ DEMO_VIEWS: dict[str, tuple[str, str | None, int]] = {
 
 
 def write_views(
-    dataset: Graph, out_dir: str | Path, *, queries: project_module.Folders = project_module.QUERIES
+    dataset: Graph,
+    out_dir: str | Path,
+    *,
+    queries: project_module.Folders = project_module.QUERIES,
+    pages: dict[str, str] | None = None,
 ) -> list[Path]:
     """Write one view per projection of :data:`DEMO_VIEWS` and ``index.html`` into ``out_dir``
-    (projection queries from ``queries``, a folder or folders searched in order)."""
+    (projection queries from ``queries``, a folder or folders searched in order); the index
+    also links the analyst ``pages`` (name to file name) written beside them."""
     out_dir = Path(out_dir)
     written: dict[str, tuple[Path, nx.MultiDiGraph]] = {}
     for stem, (name, entity, hops) in DEMO_VIEWS.items():
         graph = project_module.project(dataset, name, entity_name=entity, hops=hops, queries=queries)
         title = f"ipgraph: {graph.graph.get('name') or name}"
         written[stem] = (write_view(graph, out_dir / f"{stem}.html", title=title), graph)
-    index = write_index(written, out_dir)
+    index = write_index(written, out_dir, pages)
     return [path for path, _ in written.values()] + [index]
 
 
