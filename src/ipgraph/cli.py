@@ -486,7 +486,13 @@ def view(
 @click.option("--data", "data_dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True,
               help="The project data whose registry, vocabularies and sources are copied.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="A new or empty folder to write.")
-def synth(sources: int, seed: int, data_dir: Path, out: Path) -> None:
+@click.option(
+    "--figures",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Figures per source (fewer where a draw repeats a key) [default: 3 to 8 at random].",
+)
+def synth(sources: int, seed: int, data_dir: Path, out: Path, figures: int | None) -> None:
     """Generate a synthetic corpus for scale tests: OUT/data/ with the
     project's registry, vocabularies and sources plus N generated sources
     (figures, measures, mentions, some corroborating and some conflicting).
@@ -496,10 +502,11 @@ def synth(sources: int, seed: int, data_dir: Path, out: Path) -> None:
     Example:
         ipgraph synth --sources 1000 --seed 1 --out build/synth
         ipgraph build --data build/synth/data --out build/synth/ipgraph.trig
+        ipgraph synth --sources 100 --figures 100 --out build/synth-figures
     """
     from ipgraph.synth import synthesize
 
-    count = synthesize(data_dir, out, sources=sources, seed=seed)
+    count = synthesize(data_dir, out, sources=sources, seed=seed, figures=figures)
     console.print(f"Wrote {count} synthetic sources into {out / 'data'}.")
 
 

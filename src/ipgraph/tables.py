@@ -146,16 +146,23 @@ def _joined(values: set, column: str) -> object:
 
 def _gather(table: Table, records: Iterable[dict]) -> list[dict]:
     """One row per value of the table's key, each column's distinct values joined."""
-    grouped: dict[object, dict[str, set]] = {}
+    grouped: dict[object, list[dict]] = {}
     for record in records:
         key = record.get(table.key)
-        if key is None:
+        if key is not None:
+            grouped.setdefault(key, []).append(record)
+    found = []
+    for group in grouped.values():
+        if len(group) == 1:  # the common case: one row, nothing to join
+            found.append({c: group[0].get(c) for c in table.columns})
             continue
-        cells = grouped.setdefault(key, {})
-        for column, value in record.items():
-            if value is not None:
-                cells.setdefault(column, set()).add(value)
-    return [{c: _joined(cells[c], c) if c in cells else None for c in table.columns} for cells in grouped.values()]
+        cells: dict[str, set] = {}
+        for record in group:
+            for column, value in record.items():
+                if value is not None:
+                    cells.setdefault(column, set()).add(value)
+        found.append({c: _joined(cells[c], c) if c in cells else None for c in table.columns})
+    return found
 
 
 def _entities(records: Iterable[dict]) -> list[dict]:
@@ -190,6 +197,52 @@ def _entities(records: Iterable[dict]) -> list[dict]:
     return rows_
 
 
+def _select(store: Store, name: str):
+    """The result of the table query ``queries/tables/NAME.rq`` (trusted: no row, byte or time limit)."""
+    text = (QUERIES / "tables" / f"{name}.rq").read_text(encoding="utf-8")
+    return execute(store, text, timeout=None, limit=None, max_bytes=None)
+
+
+def _labels(store: Store, name: str) -> dict[str, str]:
+    """IRI to label, from a query of ``?thing ?label``: the English (or untagged) one where there is one."""
+    chosen: dict[str, tuple[int, str]] = {}
+    for thing, label in _select(store, name).rows:
+        rank = (0 if getattr(label, "language", None) in (None, "", "en") else 1, label.value)
+        if thing.value not in chosen or rank < chosen[thing.value]:
+            chosen[thing.value] = rank
+    return {iri: label for iri, (_, label) in chosen.items()}
+
+
+def _figure_records(store: Store) -> list[dict]:
+    """The rows of ``figures.rq`` with the labels, sources, statuses and scope industries joined in."""
+    labels = _labels(store, "figure-labels")
+    sources = {r["source"]: r for r in _select(store, "sources").records()}
+    status = {r["figure"]: r for r in _select(store, "figure-status").records()}
+    industries: dict[str, list[str]] = {}
+    for r in _select(store, "scope-industries").records():
+        industries.setdefault(r["scope"], []).append(r["industry"])
+    records = []
+    for r in _select(store, "figures").records():
+        figure = status.get(r["figure"], {})
+        record = dict(r)
+        record.update(sources.get(r.get("source"), {}))
+        record.update(
+            indicator_label=labels.get(r["indicator"]),
+            area_label=labels.get(r["area"]),
+            period_label=labels.get(r.get("period")),
+            scope_label=labels.get(r.get("scope")),
+            qualifier=labels.get(r.get("qualifier")),
+            unit=labels.get(r.get("unit")),
+            reported_by_label=labels.get(r.get("reported_by")),
+            kind="flow" if r.get("flow") else "stock",
+            status=labels.get(figure.get("status")),
+            source_count=figure.get("source_count"),
+        )
+        for industry in industries.get(r.get("scope"), [None]):
+            records.append({**record, "industry": industry, "industry_label": labels.get(industry)})
+    return records
+
+
 def rows(store: Store, name: str) -> list[dict]:
     """The table ``name`` (one of :data:`TABLES`) of the graph in ``store``: a list of dicts,
     one per figure, measure, entity, quote or event, with the table's columns in order.
@@ -200,9 +253,10 @@ def rows(store: Store, name: str) -> list[dict]:
     table = TABLES.get(name)
     if table is None:
         raise ExportError(f"unknown table {name!r}; expected one of {', '.join(TABLES)}")
-    text = (QUERIES / "tables" / f"{name}.rq").read_text(encoding="utf-8")
-    result = execute(store, text, timeout=None, limit=None, max_bytes=None)
-    if name == "entities":
+    if name == "figures":
+        found = _gather(table, _figure_records(store))
+    elif name == "entities":
+        result = _select(store, name)
         records = [
             {
                 "entity": row[0].value,
@@ -215,7 +269,7 @@ def rows(store: Store, name: str) -> list[dict]:
         ]
         found = _entities(records)
     else:
-        found = _gather(table, result.records())
+        found = _gather(table, _select(store, name).records())
     found.sort(key=lambda row: tuple(_sort_key(row.get(column)) for column in table.sort))
     return found
 
