@@ -173,7 +173,7 @@ def test_map_colours_the_divisions_with_legend_tooltips_and_links(corpus_pages, 
     assert tooltip.inner_text().startswith(f"Jilin: {len(jilin_measures)} measure")
     fills = set(tiles.evaluate_all("ts => ts.map(t => t.querySelector('rect').getAttribute('fill'))"))
     assert len(fills) >= 3
-    assert "no figure" in page.page.locator("#map-legend").inner_text()
+    assert "no measure" in page.page.locator("#map-legend").inner_text()
     pixels, colours = painted(browser, page.page.locator("#map").screenshot())
     assert pixels > 20_000 and colours > 5
     # Colour by an indicator: each division's latest figure, from the graph (Heilongjiang's most stated one).

@@ -432,7 +432,7 @@ def _classes(values: list[float]) -> list[float]:
     )
 
 
-def _choice(label: str, unit: str, values: dict[str, tuple[float, str, bool]]) -> dict:
+def _choice(label: str, unit: str, values: dict[str, tuple[float, str, bool]], none: str = "no figure") -> dict:
     """One colouring of the map: each division's colour, tooltip and conflict flag, and the legend."""
     bounds = _classes([v for v, _, _ in values.values()])
     colours = _BLUES[len(_BLUES) - len(bounds) :]
@@ -445,8 +445,8 @@ def _choice(label: str, unit: str, values: dict[str, tuple[float, str, bool]]) -
         text = _number(bound) if low is None or low == bound else f"{_number(low)} – {_number(bound)}"
         legend.append([colour, text if low is not None else f"up to {_number(bound)}" if len(bounds) > 1 else text])
         low = bound
-    legend.append([_NONE, "no figure"])
-    return {"label": label, "unit": unit, "tiles": tiles, "legend": legend}
+    legend.append([_NONE, none])
+    return {"label": label, "unit": unit, "tiles": tiles, "legend": legend, "none": none}
 
 
 def map_data(figures: list[dict], measures: list[dict], entities: list[dict]) -> tuple[list[dict], dict[str, dict]]:
@@ -472,7 +472,7 @@ def map_data(figures: list[dict], measures: list[dict], entities: list[dict]) ->
             + (f"\n… and {len(names) - 8} more" if len(names) > 8 else "")
         )
         values[divisions[region]["iso"]] = (float(len(names)), tip, False)
-    choices.append({"key": "measures", **_choice("number of measures", "measures", values)})
+    choices.append({"key": "measures", **_choice("number of measures", "measures", values, "no measure")})
     latest: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for row in figures:
         if row["area"] in divisions and row.get("scope_label") == "all":

@@ -53,7 +53,7 @@
         var tile = c.tiles[iso];
         var name = a.querySelector("text.name").textContent;
         rect.setAttribute("fill", tile ? tile[0] : "#f2f2f2");
-        rect.setAttribute("data-t", tile ? tile[1] : name + ": no figure");
+        rect.setAttribute("data-t", tile ? tile[1] : name + ": " + c.none);
         rect.setAttribute("class", tile && tile[2] ? "conflict" : "");
         a.querySelector("text.value").textContent = tile ? tile[3] : "";
         a.querySelectorAll("text").forEach(function (t) { t.setAttribute("fill", tile && light[tile[0]] ? "#fff" : "#222"); });
