@@ -211,6 +211,28 @@ def test_cli_view(built, tmp_path):
     assert result.exit_code == 2 and "no entity named 'nowhere'" in result.output
 
 
+def test_cli_view_analyst_pages(three_built, tmp_path):
+    runner = CliRunner()
+    for name in ("figures", "map", "timeline"):
+        out = tmp_path / f"my-{name}.html"
+        result = runner.invoke(main, ["view", name, "--out", str(out), "--dataset", str(three_built)])
+        assert result.exit_code == 0, result.output
+        assert f'<body data-page="{name}">' in out.read_text(encoding="utf-8")
+    result = runner.invoke(main, ["view", "--all", "--out", str(tmp_path / "all"), "--dataset", str(three_built)])
+    assert result.exit_code == 0, result.output
+    index = (tmp_path / "all" / "index.html").read_text(encoding="utf-8")
+    for file in ("figures.html", "map.html", "timeline.html"):
+        assert f'href="{file}"' in index and (tmp_path / "all" / file).is_file()
+    (tmp_path / "file").write_text("keep", encoding="utf-8")
+    for argv in (
+        ["view", "map", "--out", str(tmp_path / "file" / "map.html")],
+        ["view", "timeline", "region:jilin", "--out", str(tmp_path / "t.html")],
+    ):
+        result = runner.invoke(main, [*argv, "--dataset", str(three_built)])
+        assert result.exit_code == 2 and "Traceback" not in result.output and result.output.startswith("Error: ")
+    assert (tmp_path / "file").read_text(encoding="utf-8") == "keep" and not (tmp_path / "t.html").exists()
+
+
 def test_display_returns_an_isolated_iframe(overview):
     shown = v.display(overview, title="<b>t</b>", height=400)
     markup = shown.data
