@@ -52,6 +52,19 @@ INTERACTIONS = {
 }
 
 
+def only(url: str, blocked: list[str]):
+    """A Playwright route handler that lets ``url`` load and blocks (and records) every other request."""
+
+    def handle(route) -> None:
+        if route.request.url == url:
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    return handle
+
+
 def best(function, repeat: int) -> tuple[float, float, object]:
     """The best wall-clock seconds of ``repeat`` runs, the CPU seconds of that run, and its result.
     (On a shared machine the CPU time is the steadier of the two.)"""
@@ -123,15 +136,7 @@ def main() -> None:
             for _ in range(args.repeat):
                 context = browser.new_context(viewport={"width": 1400, "height": 900})
                 blocked: list[str] = []
-
-                def route(route, url=url, blocked=blocked):
-                    if route.request.url == url:
-                        route.continue_()
-                    else:
-                        blocked.append(route.request.url)
-                        route.abort()
-
-                context.route("**/*", route)
+                context.route("**/*", only(url, blocked))
                 page = context.new_page()
                 page.goto(url)
                 page.locator("body[data-ready='true']").wait_for(state="attached", timeout=60_000)

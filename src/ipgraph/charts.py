@@ -198,10 +198,10 @@ def _link(url: object, text: str, tip: int | None = None, cls: str = "") -> str:
     """A link to a source (only http(s) URLs are links) with a tooltip (a number of :class:`_Tips`)."""
     attributes = f' class="{cls}"' if cls else ""
     if tip is not None:
-        attributes += f' data-f="{tip}" tabindex="0"'
+        attributes += f' data-f="{tip}"'
     if isinstance(url, str) and url.lower().startswith(("http://", "https://")):
         return f'<a href="{_e(url)}" rel="noopener noreferrer"{attributes}>{_e(text)}</a>'
-    return f"<span{attributes}>{_e(text)}</span>"
+    return f'<span{attributes}{" tabindex=0" if tip is not None else ""}>{_e(text)}</span>'
 
 
 def _days(value: date) -> int:
@@ -695,7 +695,8 @@ _NEEDS = {
 
 def pages(store: Store, names: tuple[str, ...] = tuple(PAGES), *, href: Href = _iri) -> dict[str, str]:
     """The pages ``names`` (see :data:`PAGES`) of the graph in ``store``, by name, as HTML text."""
-    found = {table: tables.rows(store, table) for name in names for table in _NEEDS[name]}
+    needed = dict.fromkeys(table for name in names for table in _NEEDS[name])
+    found = {table: tables.rows(store, table) for table in needed}
     render = {
         "figures": lambda: figures_page(found["figures"], href=href),
         "map": lambda: map_page(found["figures"], found["measures"], found["entities"], href=href),
