@@ -291,3 +291,22 @@ def test_hostile_labels_headlines_and_quotes_stay_text(browser, opened, tmp_path
     page = opened(paths["map"])
     assert page.page.locator("#map a.tile[data-iso='CN-JL'] text.name").text_content() == XSS_IMG
     assert page.dialogs == [] and page.offline()
+
+
+def test_href_makes_the_links_a_server_gives_and_never_another_scheme(three_pages):
+    store, _ = three_pages
+    found = {name: tables.rows(store, name) for name in ("figures", "measures", "entities")}
+
+    def server(iri: str) -> str:
+        return "/id/" + iri.rsplit("/id/", 1)[1] + ".html"
+
+    page = charts.map_page(found["figures"], found["measures"], found["entities"], href=server)
+    assert '<a href="/id/region/jilin.html" class="tile" data-iso="CN-JL">' in page
+    page = charts.figures_page(found["figures"], href=server)
+    assert '<a href="/id/region/jilin.html" rel="noopener noreferrer">Jilin</a>' in page
+    for hostile in ("javascript:alert(1)", "data:text/html,x", " javascript:x"):
+        pages = (
+            charts.map_page(found["figures"], found["measures"], found["entities"], href=lambda iri, h=hostile: h),
+            charts.figures_page(found["figures"], href=lambda iri, h=hostile: h),
+        )
+        assert all(f'href="{hostile.strip()}' not in page and "href=\"javascript" not in page for page in pages)

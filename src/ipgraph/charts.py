@@ -194,14 +194,20 @@ class _Tips:
         return self.add(_figure_tip(row))
 
 
+def _linkable(url: object) -> bool:
+    """Whether ``url`` may be a link: a web URL, or a path or fragment of the same site (as the
+    server's ``href`` gives); never another scheme (``javascript:``, ``data:`` ...)."""
+    return isinstance(url, str) and url.lower().startswith(("http://", "https://", "/", "#", "./", "../"))
+
+
 def _link(url: object, text: str, tip: int | None = None, cls: str = "") -> str:
     """A link to a source (only http(s) URLs are links) with a tooltip (a number of :class:`_Tips`)."""
     attributes = f' class="{cls}"' if cls else ""
     if tip is not None:
         attributes += f' data-f="{tip}"'
-    if isinstance(url, str) and url.lower().startswith(("http://", "https://")):
+    if _linkable(url):
         return f'<a href="{_e(url)}" rel="noopener noreferrer"{attributes}>{_e(text)}</a>'
-    return f'<span{attributes}{" tabindex=0" if tip is not None else ""}>{_e(text)}</span>'
+    return f"<span{attributes}{' tabindex=0' if tip is not None else ''}>{_e(text)}</span>"
 
 
 def _days(value: date) -> int:
@@ -298,7 +304,7 @@ def _series_svg(rows: list[dict], tips: _Tips) -> tuple[str, list[tuple[str, str
                 f' data-f="{tips.figure(r)}" data-value="{_e(r["value"])}"/>'
             )
             url = r.get("url")
-            parts.append(f'<a href="{_e(url)}">{dot}</a>' if isinstance(url, str) and url.startswith("http") else dot)
+            parts.append(f'<a href="{_e(url)}">{dot}</a>' if _linkable(url) else dot)
     parts.append("</svg>")
     legend = [(colours[a], str(by_area[a][0].get("area_label") or a)) for a in ranked[: len(_PALETTE)]]
     if len(ranked) > len(_PALETTE):
@@ -347,7 +353,7 @@ def _bars_svg(rows: list[dict], tips: _Tips) -> tuple[str, str]:
                 f' class="bar{conflict}" data-f="{tip}" data-value="{_e(value)}"/>'
             )
             url = reading.get("url")
-            parts.append(f'<a href="{_e(url)}">{rect}</a>' if isinstance(url, str) and url.startswith("http") else rect)
+            parts.append(f'<a href="{_e(url)}">{rect}</a>' if _linkable(url) else rect)
         stated = [_stated(next(r for r in readings if r["value"] == v)) for v in values]
         parts.append(
             f'<text x="{left + 4 + round(float(values[-1]) / high * (width - left - right), 1)}" y="{y0 + 12}"'
@@ -522,9 +528,11 @@ def map_page(
         iri, division = by_iso[iso]
         colour, tip, conflict, short = first["tiles"].get(iso, [_NONE, f"{division['label']}: no measure", False, ""])
         x, y = column * (size + gap), row * (size + gap)
+        link = href(iri)
+        target = f' href="{_e(link)}"' if _linkable(link) else ""
         text = "#fff" if colour in _BLUES[3:] else "#222"
         parts.append(
-            f'<a href="{_e(href(iri))}" class="tile" data-iso="{iso}">'
+            f'<a{target} class="tile" data-iso="{iso}">'
             f'<rect x="{x}" y="{y}" width="{size}" height="{size}" rx="4" fill="{colour}"'
             f' class="{"conflict" if conflict else ""}" data-t="{_e(tip)}"/>'
             f'<text x="{x + size / 2}" y="{y + 34}" text-anchor="middle" fill="{text}" class="name"'
