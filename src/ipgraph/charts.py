@@ -363,6 +363,40 @@ def _bars_svg(rows: list[dict], tips: _Tips) -> tuple[str, str]:
     return "".join(parts), _period(picked[0])
 
 
+def _pivot(rows: list[dict], what: str, tips: _Tips) -> str:
+    """The charted figures as a table of area × period: each cell the value as stated (every
+    distinct one where sources disagree, flagged), linked to its source, its quote as tooltip."""
+    periods = sorted({(r["period_end"], r.get("period_start")) for r in rows}, key=lambda p: (p[0], str(p[1])))
+    names = {}
+    for r in rows:
+        names.setdefault((r["period_end"], r.get("period_start")), _period(r))
+    cells: dict[tuple[str, tuple], list[dict]] = defaultdict(list)
+    for r in rows:
+        cells[(r["area"], (r["period_end"], r.get("period_start")))].append(r)
+    areas = sorted({r["area"]: str(r.get("area_label") or r["area"]) for r in rows}.items(), key=lambda a: (a[1], a[0]))
+    head = "".join(f"<th>{_e(names[p])}</th>" for p in periods)
+    body = []
+    for area, name in areas:
+        tds = []
+        for period in periods:
+            found = sorted(cells.get((area, period), []), key=lambda r: (float(r["value"]), r["observation"]))
+            if not found:
+                tds.append("<td></td>")
+                continue
+            links = []
+            for value in sorted({r["value"] for r in found}):
+                reading = next(r for r in found if r["value"] == value)
+                links.append(_link(reading.get("url"), _stated(reading), tips.figure(reading)))
+            flag = ' class="num conflicting"' if len(links) > 1 else ' class="num"'
+            tds.append(f"<td{flag}>{' / '.join(links)}</td>")
+        body.append(f"<tr><th>{_e(name)}</th>{''.join(tds)}</tr>")
+    return (
+        f'<details class="pivot" open><summary>Area × period{_e(what)}</summary><div class="scroll">'
+        f'<table class="pivot"><thead><tr><th>area</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+        "</div></details>\n"
+    )
+
+
 def figures_page(figures: list[dict], *, title: str = "ipgraph: figures", href: Href = _iri) -> str:
     """The figures page: per indicator, a time series per area, bars per area for one period, and
     the table of every figure (area, period, scope, stock or flow, value as stated, unit, year on
@@ -415,6 +449,7 @@ def figures_page(figures: list[dict], *, title: str = "ipgraph: figures", href: 
             f'<div class="charts"><figure class="chart"><figcaption>Over time, by area{_e(what)}</figcaption>{series}'
             f'<ul class="legend">{legend_html}</ul></figure>\n'
             f'<figure class="chart"><figcaption>By area, {_e(bar_period)}{_e(what)}</figcaption>{bars}</figure></div>\n'
+            f"{_pivot(charted, what, tips)}"
             '<table class="figures"><thead><tr><th>area</th><th>period</th><th>scope</th><th>stock/flow</th>'
             "<th>value</th><th>unit</th><th>year on year</th><th>sources</th><th>status</th><th>source</th></tr>"
             f"</thead><tbody>\n{chr(10).join(body_rows)}\n</tbody></table>\n</section>\n"
