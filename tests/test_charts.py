@@ -136,8 +136,11 @@ def test_figures_page_flags_conflicts_and_links_each_value_to_its_quote_and_sour
     )
     page.page.select_option("#indicator", str(index))
     section = page.page.locator(f"#indicator-{index}")
-    rows = section.locator("tbody tr.conflicting")
+    rows = section.locator("table.figures tbody tr.conflicting")
     assert rows.count() == 2
+    # The area × period table: Jilin's 2024 cell holds both values, flagged.
+    cell = section.locator("table.pivot tbody tr", has_text="Jilin").locator("td.conflicting")
+    assert cell.inner_text() == "12,000 / 12,345"
     assert "conflicting" in section.locator(".summary").first.inner_text()
     value = section.locator("td.num a.v", has_text="12,000")
     assert value.get_attribute("href") == "https://example.org/fixture-2025-06-02-c"
@@ -284,7 +287,8 @@ def test_hostile_labels_headlines_and_quotes_stay_text(browser, opened, tmp_path
     )
     page.page.select_option("#indicator", str(index))
     section = page.page.locator(f"#indicator-{index}")
-    assert XSS_IMG in section.locator("tbody").inner_text() and XSS_SCRIPT in section.locator("tbody").inner_text()
+    listed = section.locator("table.figures tbody").inner_text()
+    assert XSS_IMG in listed and XSS_SCRIPT in listed
     section.locator("td.num a.v", has_text="12,000").hover()
     assert f"{hostile}”" in page.page.locator("#tooltip").inner_text()
     assert XSS_SCRIPT in page.page.locator("#tooltip").inner_text()
