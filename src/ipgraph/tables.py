@@ -309,13 +309,15 @@ def _xlsx(sheets: dict[str, list[dict]]) -> bytes:
     try:
         from openpyxl import Workbook
         from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+        from openpyxl.utils import get_column_letter
     except ImportError:
         raise ExportError("xlsx needs openpyxl: pip install openpyxl") from None
-    book = Workbook()
-    book.remove(book.active)
+    book = Workbook(write_only=True)  # rows streamed to the archive: several times faster, and flat in memory
     for name, found in sheets.items():
         table = TABLES[name]
         sheet = book.create_sheet(name)
+        sheet.freeze_panes = "A2"
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(table.columns))}{len(found) + 1}"
         sheet.append(list(table.columns))
         for row in found:
             cells = []
@@ -328,8 +330,6 @@ def _xlsx(sheets: dict[str, list[dict]]) -> bytes:
                         raise ExportError(f"a {column} of table {name} is longer than an xlsx cell holds (32,767)")
                 cells.append(value)
             sheet.append(cells)
-        sheet.freeze_panes = "A2"
-        sheet.auto_filter.ref = sheet.dimensions
     buffer = io.BytesIO()
     book.save(buffer)
     return _deterministic_zip(buffer.getvalue())
