@@ -327,17 +327,16 @@ def write_index(
         "<title>ipgraph views</title>\n"
         "<style>body{font:15px/1.5 system-ui,sans-serif;margin:2em auto;max-width:46em;padding:0 1em}"
         "span{color:#666;font-size:13px}</style>\n</head>\n<body>\n"
-        "<h1>ipgraph views</h1>\n<p>Interactive views of the graph, one per projection. "
-        "Each works offline: search by label, untick a class to hide it, click a node for its details, "
-        "its quote and its source.</p>\n"
-        f"<ul>\n{items}\n</ul>\n"
+        "<h1>ipgraph views</h1>\n"
         + (
             "<h2>For analysts</h2>\n<p>Figures as tables and charts, a map of the provincial-level divisions "
-            f"and a timeline of measures, events and figures.</p>\n<ul>\n{analyst}\n</ul>\n"
+            f"and a timeline of measures, events and figures.</p>\n<ul>\n{analyst}\n</ul>\n<h2>The graph</h2>\n"
             if analyst
             else ""
         )
-        + "</body>\n</html>\n"
+        + "<p>Interactive views of the graph, one per projection. Each works offline: search by name in any "
+        "language, untick a class to hide it, click a node for its details, its quote and its source.</p>\n"
+        f"<ul>\n{items}\n</ul>\n" + "</body>\n</html>\n"
     )
     path = out_dir / "index.html"
     try:
