@@ -240,6 +240,12 @@ def test_timeline_filters_by_region_agency_and_industry(corpus_pages, opened):
     assert page.page.locator("#shown").inner_text() == f"{expected} of {total} shown"
     visible = page.page.locator("#timeline > li:not([hidden])")
     assert visible.count() == expected
+    # The histogram counts what is shown.
+    heights = page.page.evaluate(
+        "Array.from(document.querySelectorAll('#histogram rect[data-year]')).map(r => Number(r.getAttribute('height')))"
+    )
+    scale = float(page.page.locator("#histogram").get_attribute("data-scale"))
+    assert round(sum(heights) / scale) == expected
     item = visible.first
     item.locator(".what").hover()
     assert "“" in page.page.locator("#tooltip").inner_text()

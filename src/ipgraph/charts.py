@@ -677,7 +677,7 @@ def timeline_page(
         f'<p class="controls">{kinds} {select("r", "Region", regions)} {select("a", "Agency", agencies)} '
         f"{select('i', 'Industry', industries)} "
         f'<span class="summary" id="shown">{len(items)} of {len(items)} shown</span></p>\n'
-        f'<figure class="chart">{histogram}<figcaption>Items per year: '
+        f'<figure class="chart">{histogram}<figcaption>Items shown per year: '
         "figures (blue), measures (green), events (brown). "
         "Measures are dated by the day their source reported them.</figcaption></figure>\n"
         f'<ol class="timeline" id="timeline">\n{chr(10).join(lines)}\n</ol>\n'
@@ -698,8 +698,10 @@ def _histogram(counts: Counter) -> str:
     high = ticks[-1] or 1
     width, height, left, bottom = 760, 140, 40, 20
     band = (width - left) / len(years)
+    scale = (height - bottom - 6) / high
     parts = [
-        f'<svg viewBox="0 0 {width} {height}" class="chart-svg" id="histogram" role="img" aria-label="items per year">'
+        f'<svg viewBox="0 0 {width} {height}" class="chart-svg" id="histogram" role="img" aria-label="items per year"'
+        f' data-base="{height - bottom}" data-scale="{scale}">'
     ]
     for tick in ticks:
         ty = round((1 - tick / high) * (height - bottom - 6) + 6, 1)
@@ -711,12 +713,10 @@ def _histogram(counts: Counter) -> str:
         base = height - bottom
         for kind, colour in _KIND_COLOURS.items():
             count = counts[(year, kind)]
-            if not count:
-                continue
-            bar = count / high * (height - bottom - 6)
-            parts.append(
+            bar = count * scale
+            parts.append(  # every year and kind has its bar (of height 0 if none): the filters redraw them
                 f'<rect x="{round(left + n * band + 2, 1)}" y="{round(base - bar, 1)}" width="{round(band - 4, 1)}"'
-                f' height="{round(bar, 1)}" fill="{colour}"'
+                f' height="{round(bar, 1)}" fill="{colour}" data-year="{year}" data-kind="{kind}"'
                 f' data-t="{year}: {count} {kind}{"s" if count != 1 else ""}"/>'
             )
             base -= bar

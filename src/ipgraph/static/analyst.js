@@ -96,7 +96,26 @@
         if (ok) { count++; }
       });
       shown.textContent = count + " of " + items.length + " shown";
+      redraw();
       return count;
+    };
+    // The histogram counts the items shown: its bars are redrawn, stacked, on the same scale.
+    var histogram = document.getElementById("histogram");
+    var bars = Array.prototype.slice.call(histogram.querySelectorAll("rect[data-year]"));
+    var base = Number(histogram.getAttribute("data-base")), scale = Number(histogram.getAttribute("data-scale"));
+    var redraw = function () {
+      var counts = {};
+      items.forEach(function (li) {
+        if (!li.hidden) { var key = li.getAttribute("data-y") + " " + li.getAttribute("data-k"); counts[key] = (counts[key] || 0) + 1; }
+      });
+      var tops = {};
+      bars.forEach(function (r) {
+        var year = r.getAttribute("data-year"), kind = r.getAttribute("data-kind");
+        var n = counts[year + " " + kind] || 0, h = n * scale, top = tops[year] === undefined ? base : tops[year];
+        r.setAttribute("y", String(top - h)); r.setAttribute("height", String(h));
+        r.setAttribute("data-t", year + ": " + n + " " + kind + (n === 1 ? "" : "s"));
+        tops[year] = top - h;
+      });
     };
     boxes.forEach(function (b) { b.addEventListener("change", filter); });
     selects.forEach(function (s) { s[1].addEventListener("change", filter); });
