@@ -238,8 +238,11 @@ def _figure_records(store: Store) -> list[dict]:
             status=labels.get(figure.get("status")),
             source_count=figure.get("source_count"),
         )
-        for industry in industries.get(r.get("scope"), [None]):
-            records.append({**record, "industry": industry, "industry_label": labels.get(industry)})
+        named = industries.get(r.get("scope"))
+        if named is None:
+            records.append(record)
+        else:  # one row per industry of the scope, joined again by _gather
+            records.extend({**record, "industry": i, "industry_label": labels.get(i)} for i in named)
     return records
 
 
