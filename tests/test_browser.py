@@ -233,3 +233,24 @@ def test_notebook_display_runs_in_its_sandboxed_iframe(browser, opened, dataset,
     frame.locator("#search").press("Enter")
     assert frame.locator("#details h2").inner_text() == "Jilin"
     assert page.errors == [] and page.requests == [page.url]
+
+
+@pytest.mark.parametrize("query", ["吉林", "吉林省", "Jilin Province", "jilin sheng"])
+def test_search_finds_labels_in_every_language_and_aliases(views, opened, query):
+    page = opened(views["overview"])
+    jilin = "https://w3id.org/ipgraph/id/region/jilin"
+    page.search(query)
+    assert "Jilin" in page.page.locator("#matches li").all_inner_texts()
+    if query != "吉林":  # a whole name: Jilin comes first and is selected
+        assert page.page.evaluate("window.ipgraph.network.getSelectedNodes()") == [jilin]
+        assert "Jilin Province" in page.page.locator("#details").inner_text()
+    assert page.errors == [] and page.requests == [page.url]
+
+
+def test_provenance_view_is_gathered_by_source(views, opened):
+    page = opened(views["provenance"])
+    classes = page.page.evaluate("window.ipgraph.data.classes.map(c => c.name)")
+    assert "Quote" not in classes and "Source" in classes
+    relations = set(page.page.evaluate("window.ipgraph.data.edges.map(e => e.relation)"))
+    assert relations <= {"derived from", "quoted in"}
+    assert page.errors == [] and page.requests == [page.url]

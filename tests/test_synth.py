@@ -44,3 +44,11 @@ def test_synth_refuses_an_out_under_a_file(tmp_path):
     assert result.exit_code == 2 and "cannot create the folder" in result.output
     assert "Traceback" not in result.output
     assert (tmp_path / "afile").read_text(encoding="utf-8") == "mine"
+
+
+def test_figures_per_source_sets_how_many_figures_each_source_states(tmp_path):
+    from ipgraph.yamlfile import read_yaml
+
+    synthesize(ROOT / "data", tmp_path / "s", sources=3, seed=2, figures=40)
+    counts = [len(read_yaml(path)["observations"]) for path in sorted((tmp_path / "s/data/facts").glob("synth-*.yaml"))]
+    assert len(counts) == 3 and all(30 <= count <= 40 for count in counts)  # a repeated key is drawn once

@@ -211,6 +211,28 @@ def test_cli_view(built, tmp_path):
     assert result.exit_code == 2 and "no entity named 'nowhere'" in result.output
 
 
+def test_cli_view_analyst_pages(three_built, tmp_path):
+    runner = CliRunner()
+    for name in ("figures", "map", "timeline"):
+        out = tmp_path / f"my-{name}.html"
+        result = runner.invoke(main, ["view", name, "--out", str(out), "--dataset", str(three_built)])
+        assert result.exit_code == 0, result.output
+        assert f'<body data-page="{name}">' in out.read_text(encoding="utf-8")
+    result = runner.invoke(main, ["view", "--all", "--out", str(tmp_path / "all"), "--dataset", str(three_built)])
+    assert result.exit_code == 0, result.output
+    index = (tmp_path / "all" / "index.html").read_text(encoding="utf-8")
+    for file in ("figures.html", "map.html", "timeline.html"):
+        assert f'href="{file}"' in index and (tmp_path / "all" / file).is_file()
+    (tmp_path / "file").write_text("keep", encoding="utf-8")
+    for argv in (
+        ["view", "map", "--out", str(tmp_path / "file" / "map.html")],
+        ["view", "timeline", "region:jilin", "--out", str(tmp_path / "t.html")],
+    ):
+        result = runner.invoke(main, [*argv, "--dataset", str(three_built)])
+        assert result.exit_code == 2 and "Traceback" not in result.output and result.output.startswith("Error: ")
+    assert (tmp_path / "file").read_text(encoding="utf-8") == "keep" and not (tmp_path / "t.html").exists()
+
+
 def test_display_returns_an_isolated_iframe(overview):
     shown = v.display(overview, title="<b>t</b>", height=400)
     markup = shown.data
@@ -238,3 +260,44 @@ def test_notebook_runs(built, tmp_path, monkeypatch):
         assert all("<iframe srcdoc=" in o["data"]["text/html"] for o in frames)
         text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
         assert "39 nodes, 59 edges" in text and "Most connected regions" in text
+
+
+def test_provenance_by_source_folds_quotes_into_fact_to_source_edges(dataset):
+    graph = p.project(dataset, "provenance")
+    gathered = v.by_source(graph)
+    quotes = [n for n, d in graph.nodes(data=True) if d["class"] == "Quote"]
+    assert quotes and not any(d["class"] == "Quote" for _, d in gathered.nodes(data=True))
+    assert gathered.number_of_nodes() == graph.number_of_nodes() - len(quotes)
+    source = "https://w3id.org/ipgraph/id/source/xinhua-2025-05-31-northeast-ip-protection"
+    measure = "https://w3id.org/ipgraph/id/measure/inner-mongolia-expedited-patent-services"
+    assert gathered.edges[measure, source, "derived from"]["weight"] == 1
+    assert gathered.nodes[measure]["quote"].startswith("Inner Mongolia offers local enterprises expedited IP services")
+    # Every quote's fact still reaches the quote's source.
+    for quote in quotes:
+        for fact, _, relation in graph.in_edges(quote, data="relation"):
+            if relation == "evidence":
+                assert gathered.has_edge(fact, source)
+
+
+def test_to_pyvis_keeps_colours_labels_and_escapes_tooltips(dataset):
+    from conftest import XSS_IMG, XSS_SCRIPT
+
+    graph = p.project(dataset, "overview")
+    graph.add_node("hostile", label=XSS_IMG, quote=XSS_SCRIPT, **{"class": "Province"})
+    data = v.view_data(graph)
+    network = v.to_pyvis(graph, title=XSS_SCRIPT)
+    assert [n["id"] for n in network.nodes] == [n["id"] for n in data["nodes"]]
+    colours = {c["name"]: c["color"] for c in data["classes"]}
+    assert all(n["color"] == colours[m["c"]] for n, m in zip(network.nodes, data["nodes"], strict=True))
+    assert len(network.edges) == len(data["edges"])
+    jilin = next(n for n in network.nodes if n["id"].endswith("/region/jilin"))
+    assert jilin["label"] == "Jilin" and "Chinese name: 吉林省" in jilin["title"]
+    assert "also called: " in jilin["title"] and "Jilin Province" in jilin["title"]
+    page = network.generate_html()
+    assert "<img src=x" not in page and "<script>alert" not in page
+    assert f"<h1>{html.escape(XSS_SCRIPT)}</h1>" in page
+    # Once a title holds "href", pyvis writes tooltips as HTML: they are escaped then.
+    network.nodes[0]["title"] = "see href"
+    page = network.generate_html()
+    assert "<img src=x" not in page and "\\u0026lt;img src=x" in page
+    assert network.nodes[-1]["title"].startswith(XSS_IMG)  # the network itself is left as it was

@@ -4,7 +4,8 @@ Facts curated from news reports and official statistics, each with the exact
 quote it rests on, built into a validated RDF dataset. One module per stage:
 :mod:`ipgraph.facts`, :mod:`ipgraph.build`, :mod:`ipgraph.validate`,
 :mod:`ipgraph.store`, :mod:`ipgraph.query`, :mod:`ipgraph.project`,
-:mod:`ipgraph.view`, :mod:`ipgraph.link`, :mod:`ipgraph.serve`,
+:mod:`ipgraph.view`, :mod:`ipgraph.tables` and :mod:`ipgraph.charts` (the
+analyst tables and pages), :mod:`ipgraph.link`, :mod:`ipgraph.serve`,
 :mod:`ipgraph.export`. The queries, ontology, templates and starter data it
 reads are package data; :mod:`ipgraph.layout` says where they are and where
 a project folder keeps ``data/`` and ``build/``.

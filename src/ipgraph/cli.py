@@ -22,6 +22,7 @@ from ipgraph import build as build_module
 from ipgraph import export as export_module
 from ipgraph import layout, terminal
 from ipgraph import project as project_module
+from ipgraph import tables as tables_module
 from ipgraph import validate as validate_module
 from ipgraph import view as view_module
 from ipgraph.errors import IpgraphError, ValidationError
@@ -270,9 +271,15 @@ def validate(file: Path, shapes: Path, datacube: Path) -> None:
 
 @main.command()
 @click.option(
-    "--format", "rdf_format", type=click.Choice(list(export_module.FORMATS)), required=True, help="Output format."
+    "--format",
+    "rdf_format",
+    type=click.Choice([*export_module.FORMATS, *tables_module.FORMATS]),
+    required=True,
+    help="Output format: an RDF syntax, or xlsx / csv for the analyst tables.",
 )
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="The file to write.")
+@click.option(
+    "--out", type=click.Path(path_type=Path), required=True, help="The file to write (csv of several tables: a folder)."
+)
 @_dataset_option("The built dataset to export.")
 @click.option(
     "--context",
@@ -280,15 +287,33 @@ def validate(file: Path, shapes: Path, datacube: Path) -> None:
     default=None,
     help="JSON-LD context (for --format jsonld) [default: the package's ontology/context.jsonld].",
 )
-def export(rdf_format: str, out: Path, dataset: Path, context: Path) -> None:
-    """Export the built dataset as Turtle, N-Triples, JSON-LD or TriG.
+@click.option(
+    "--table",
+    "table_names",
+    multiple=True,
+    type=click.Choice(list(tables_module.TABLES)),
+    help="With xlsx or csv: a table to write (repeatable) [default: all].",
+)
+def export(rdf_format: str, out: Path, dataset: Path, context: Path, table_names: tuple[str, ...]) -> None:
+    """Export the built dataset as Turtle, N-Triples, JSON-LD or TriG, or its
+    analyst tables (figures, measures, entities, quotes, events) as xlsx or csv.
 
     ttl and nt hold the union of all named graphs; jsonld and trig keep them.
+    xlsx writes one sheet per table; csv one file per table (for several
+    tables --out is a folder). Quotes are whole, values exactly as stored.
 
     \b
-    Example:
+    Examples:
         ipgraph export --format jsonld --out build/ipgraph.jsonld
+        ipgraph export --format xlsx --out build/ipgraph.xlsx
+        ipgraph export --format csv --table figures --out build/figures.csv
     """
+    if rdf_format in tables_module.FORMATS:
+        paths = tables_module.write(_store(dataset), rdf_format, out, table_names or tables_module.TABLES)
+        console.print(f"Wrote {', '.join(str(path) for path in paths)}.", soft_wrap=True)
+        return
+    if table_names:
+        raise UserError("--table is for --format xlsx or csv")
     path = export_module.export(dataset, rdf_format, out, context)
     console.print(f"Wrote {path}.")
 
@@ -303,6 +328,13 @@ _HOPS_OPTION = click.option(
     show_default=True,
     help="For the entity projection: how many relations away from ENTITY.",
 )
+
+
+def _store(dataset: Path):
+    """The dataset in an in-memory Oxigraph store (the analyst tables: fast joins, same rows as rdflib)."""
+    from ipgraph.store import open_store
+
+    return open_store(dataset, "oxigraph")
 
 
 def _projections() -> list[Path]:
@@ -414,22 +446,38 @@ def view(
     physics_limit: int,
     dataset: Path,
 ) -> None:
-    """Draw a projection as an interactive HTML page that works offline.
+    """Draw a projection as an interactive HTML page that works offline, or
+    one of the analyst pages: figures (tables and charts per indicator), map
+    (the provincial-level divisions coloured by an indicator or the number of
+    measures) or timeline (measures, events and figures by date, filterable).
 
-    Search by label, untick a class to hide it, click a node for its details,
-    quote and source link.
+    In a graph view, search by label or alias in any language, untick a class
+    to hide it, click a node for its details, quote and source link.
 
     \b
-    Example:
+    Examples:
         ipgraph view overview --out build/views/overview.html
+        ipgraph view figures --out build/views/figures.html
         ipgraph view --all --out build/views
     """
+    from ipgraph import charts
+
     if all_views:
-        paths = view_module.write_views(validate_module.load_dataset(dataset), out, queries=_projections())
-        console.print(f"Wrote {len(paths)} files into {out}; open {out / 'index.html'} in a browser.", soft_wrap=True)
+        pages = charts.write_pages(_store(dataset), out)
+        paths = view_module.write_views(
+            validate_module.load_dataset(dataset), out, queries=_projections(), pages=charts.PAGES
+        )
+        count = len(paths) + len(pages)
+        console.print(f"Wrote {count} files into {out}; open {out / 'index.html'} in a browser.", soft_wrap=True)
         return
     if projection is None:
         raise UserError("give a PROJECTION (or --all)")
+    if projection in charts.PAGES:
+        if entity is not None:
+            raise UserError(f"the {projection} page takes no ENTITY")
+        [path] = charts.write_pages(_store(dataset), out, (projection,), as_file=True)
+        console.print(f"Wrote {path}.", soft_wrap=True)
+        return
     graph = _projection(dataset, projection, entity, hops)
     title = f"ipgraph: {graph.graph.get('name') or projection}"
     path = view_module.write_view(graph, out, title=title, physics_limit=physics_limit)
@@ -448,7 +496,13 @@ def view(
 @click.option("--data", "data_dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True,
               help="The project data whose registry, vocabularies and sources are copied.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="A new or empty folder to write.")
-def synth(sources: int, seed: int, data_dir: Path, out: Path) -> None:
+@click.option(
+    "--figures",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Figures per source (fewer where a draw repeats a key) [default: 3 to 8 at random].",
+)
+def synth(sources: int, seed: int, data_dir: Path, out: Path, figures: int | None) -> None:
     """Generate a synthetic corpus for scale tests: OUT/data/ with the
     project's registry, vocabularies and sources plus N generated sources
     (figures, measures, mentions, some corroborating and some conflicting).
@@ -458,10 +512,11 @@ def synth(sources: int, seed: int, data_dir: Path, out: Path) -> None:
     Example:
         ipgraph synth --sources 1000 --seed 1 --out build/synth
         ipgraph build --data build/synth/data --out build/synth/ipgraph.trig
+        ipgraph synth --sources 100 --figures 100 --out build/synth-figures
     """
     from ipgraph.synth import synthesize
 
-    count = synthesize(data_dir, out, sources=sources, seed=seed)
+    count = synthesize(data_dir, out, sources=sources, seed=seed, figures=figures)
     console.print(f"Wrote {count} synthetic sources into {out / 'data'}.")
 
 

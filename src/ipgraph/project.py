@@ -182,7 +182,7 @@ def _node_details(dataset: Graph, queries: Folders) -> dict[str, dict[str, objec
         if not isinstance(node, URIRef) or key is None or value is None:
             continue
         if key == "label" and isinstance(value, Literal) and value.language not in (None, "en"):
-            continue
+            key = "aliases"  # a label in another language is another name to search by
         collected[str(node)][str(key)].append(value)
         if "article" in row:
             if str(key) == "quote":
@@ -201,7 +201,7 @@ def _node_details(dataset: Graph, queries: Folders) -> dict[str, dict[str, objec
             attributes["quote"] = "\n".join(f"{quote} — {headline}" for headline, quote in pairs)
         for key, found in values.items():
             plain = sorted({_plain(v) for v in found}, key=str)
-            if key in ("quote", "source", "source_url") and len(plain) > 1:
+            if key in ("quote", "source", "source_url", "aliases") and len(plain) > 1:
                 attributes[key] = "\n".join(str(p) for p in plain)
             else:
                 attributes[key] = plain[0]

@@ -83,8 +83,11 @@ def _period(rng: random.Random, flow: bool) -> tuple[str, str]:
     return f'"{year}-{month:02d}"', f"by the end of {calendar.month_name[month]} {year}"
 
 
-def synthesize(data_dir: str | Path, out: str | Path, *, sources: int, seed: int = 0) -> int:
-    """Write ``out/data/`` with ``sources`` synthetic sources; return how many.
+def synthesize(
+    data_dir: str | Path, out: str | Path, *, sources: int, seed: int = 0, figures: int | None = None
+) -> int:
+    """Write ``out/data/`` with ``sources`` synthetic sources; return how many. Each source
+    states ``figures`` figures (default: 3 to 8 at random; fewer where a draw repeats a key).
 
     Raises:
         FactsError: ``out`` exists and is not empty, or ``sources`` is not
@@ -94,6 +97,8 @@ def synthesize(data_dir: str | Path, out: str | Path, *, sources: int, seed: int
     data_dir, out = Path(data_dir), Path(out)
     if sources < 1:
         raise FactsError(f"expected at least one source, got {sources}", path=out)
+    if figures is not None and figures < 0:
+        raise FactsError(f"expected a number of figures of 0 or more, got {figures}", path=out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise FactsError("expected a new or empty folder", path=out)
     try:
@@ -108,7 +113,7 @@ def synthesize(data_dir: str | Path, out: str | Path, *, sources: int, seed: int
     truth: dict[tuple, int] = {}
     for number in range(sources):
         slug = f"synth-{seed}-{number:06d}"
-        text, facts = _source(rng, slug, regions, agencies, industries, measure_types, truth)
+        text, facts = _source(rng, slug, regions, agencies, industries, measure_types, truth, figures)
         day = 1 + number % 28
         (target / "sources" / f"{slug}.txt").write_text(text, encoding="utf-8")
         (target / "sources" / f"{slug}.yaml").write_text(
@@ -121,14 +126,14 @@ def synthesize(data_dir: str | Path, out: str | Path, *, sources: int, seed: int
     return sources
 
 
-def _source(rng, slug, regions, agencies, industries, measure_types, truth) -> tuple[str, str]:
+def _source(rng, slug, regions, agencies, industries, measure_types, truth, figures=None) -> tuple[str, str]:
     sentences: list[str] = [f"Synthetic report {slug}."]
     mentions: list[str] = []
     observations: list[str] = []
     measures: list[str] = []
     named: set[str] = set()
     keys: set[tuple] = set()
-    for index in range(rng.randint(*_FIGURES)):
+    for index in range(rng.randint(*_FIGURES) if figures is None else figures):
         region = rng.choice(regions)
         indicator = rng.choice(_INDICATORS)
         period, words = _period(rng, indicator.flow)

@@ -31,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import html
 import json
@@ -51,8 +52,10 @@ __all__ = [
     "DEMO_VIEWS",
     "DETAILS",
     "STYLES",
+    "by_source",
     "display",
     "render",
+    "to_pyvis",
     "view_data",
     "write_index",
     "write_view",
@@ -89,6 +92,7 @@ _DEFAULT_STYLE = ("#bdbdbd", "dot")
 DETAILS: dict[str, str] = {
     "class": "class",
     "label_zh": "Chinese name",
+    "aliases": "also called",
     "description": "description",
     "stated_value": "value",
     "value": "value",
@@ -206,6 +210,9 @@ def view_data(
         details = [[DETAILS[k], str(data[k])] for k in DETAILS if k in data and data[k] != ""]
         item = {"id": str(node), "label": str(data.get("label", node)), "c": cls, "size": _size(data, degree[node])}
         item["d"] = details
+        names = [str(data[k]) for k in ("label_zh", "aliases") if data.get(k, "") != ""]
+        if names:  # the other names search matches, one a line
+            item["n"] = "\n".join(dict.fromkeys("\n".join(names).split("\n")))
         if node in positions:
             item["x"], item["y"] = positions[node]
         nodes.append(item)
@@ -272,8 +279,8 @@ def render(graph: nx.MultiDiGraph, *, title: str = "", physics_limit: int = 500,
         f"<style>{vis_css}</style>\n<style>{_CSS}</style>\n</head>\n<body>\n"
         f'<header><h1>{heading}</h1><span class="counts" id="counts"></span>'
         '<span class="note" id="notes"></span></header>\n'
-        '<aside id="side"><input id="search" type="search" placeholder="Search by label…" '
-        'aria-label="Search nodes by label" autocomplete="off">'
+        '<aside id="side"><input id="search" type="search" placeholder="Search by name, in any language…" '
+        'aria-label="Search nodes by label or alias" autocomplete="off">'
         '<ul id="matches"></ul><div id="legend" aria-label="Classes (untick to hide)"></div></aside>\n'
         '<main id="network"></main>\n<aside id="details" aria-live="polite"></aside>\n'
         '<div id="tooltip" role="tooltip"></div>\n'
@@ -299,9 +306,15 @@ def write_view(
     return out
 
 
-def write_index(views: dict[str, tuple[Path, nx.MultiDiGraph]], out_dir: str | Path) -> Path:
-    """Write ``index.html`` in ``out_dir`` linking each view, with its size."""
+def write_index(
+    views: dict[str, tuple[Path, nx.MultiDiGraph]], out_dir: str | Path, pages: dict[str, str] | None = None
+) -> Path:
+    """Write ``index.html`` in ``out_dir`` linking each view, with its size, and the analyst
+    ``pages`` (name to file name, see :mod:`ipgraph.charts`)."""
     out_dir = Path(out_dir)
+    analyst = "\n".join(
+        f'<li><a href="{html.escape(file)}">{html.escape(name)}</a></li>' for name, file in (pages or {}).items()
+    )
     items = "\n".join(
         f'<li><a href="{html.escape(path.name)}">{html.escape(name)}</a> '
         f"<span>{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges</span></li>"
@@ -314,10 +327,16 @@ def write_index(views: dict[str, tuple[Path, nx.MultiDiGraph]], out_dir: str | P
         "<title>ipgraph views</title>\n"
         "<style>body{font:15px/1.5 system-ui,sans-serif;margin:2em auto;max-width:46em;padding:0 1em}"
         "span{color:#666;font-size:13px}</style>\n</head>\n<body>\n"
-        "<h1>ipgraph views</h1>\n<p>Interactive views of the graph, one per projection. "
-        "Each works offline: search by label, untick a class to hide it, click a node for its details, "
-        "its quote and its source.</p>\n"
-        f"<ul>\n{items}\n</ul>\n</body>\n</html>\n"
+        "<h1>ipgraph views</h1>\n"
+        + (
+            "<h2>For analysts</h2>\n<p>Figures as tables and charts, a map of the provincial-level divisions "
+            f"and a timeline of measures, events and figures.</p>\n<ul>\n{analyst}\n</ul>\n<h2>The graph</h2>\n"
+            if analyst
+            else ""
+        )
+        + "<p>Interactive views of the graph, one per projection. Each works offline: search by name in any "
+        "language, untick a class to hide it, click a node for its details, its quote and its source.</p>\n"
+        f"<ul>\n{items}\n</ul>\n" + "</body>\n</html>\n"
     )
     path = out_dir / "index.html"
     try:
@@ -325,6 +344,29 @@ def write_index(views: dict[str, tuple[Path, nx.MultiDiGraph]], out_dir: str | P
     except OutputError as error:
         raise ViewError(f"cannot write the index: {error.message}", path=path) from None
     return path
+
+
+def by_source(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """The provenance projection gathered by source: each quote node folds into the edge from
+    its fact to its source (``quoted in``, weighted by the number of quotes), so that the view
+    shows one star of facts around each source, and the facts several sources state between
+    them. The quotes stay in the facts' details."""
+    quotes = {node for node, data in graph.nodes(data=True) if data.get("class") == "Quote"}
+    gathered = nx.MultiDiGraph(graph.subgraph(node for node in graph if node not in quotes))
+    gathered.graph["name"] = f"{graph.graph.get('name') or 'provenance'} by source"
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for quote in sorted(quotes):
+        facts = [u for u, _, r in graph.in_edges(quote, data="relation") if r == "evidence"]
+        sources = [v for _, v, r in graph.out_edges(quote, data="relation") if r == "quoted from"]
+        for fact in facts:
+            for source in sources:
+                counts[(fact, source)] += 1
+    for (fact, source), count in sorted(counts.items()):
+        if gathered.has_edge(fact, source, "derived from"):
+            gathered.edges[fact, source, "derived from"]["weight"] = count
+        else:
+            gathered.add_edge(fact, source, key="quoted in", relation="quoted in", weight=count)
+    return gathered
 
 
 #: The views ``write_views`` draws: file stem to (projection, entity, hops).
@@ -338,18 +380,93 @@ DEMO_VIEWS: dict[str, tuple[str, str | None, int]] = {
 
 
 def write_views(
-    dataset: Graph, out_dir: str | Path, *, queries: project_module.Folders = project_module.QUERIES
+    dataset: Graph,
+    out_dir: str | Path,
+    *,
+    queries: project_module.Folders = project_module.QUERIES,
+    pages: dict[str, str] | None = None,
 ) -> list[Path]:
     """Write one view per projection of :data:`DEMO_VIEWS` and ``index.html`` into ``out_dir``
-    (projection queries from ``queries``, a folder or folders searched in order)."""
+    (projection queries from ``queries``, a folder or folders searched in order); the index
+    also links the analyst ``pages`` (name to file name) written beside them."""
     out_dir = Path(out_dir)
     written: dict[str, tuple[Path, nx.MultiDiGraph]] = {}
     for stem, (name, entity, hops) in DEMO_VIEWS.items():
         graph = project_module.project(dataset, name, entity_name=entity, hops=hops, queries=queries)
+        if name == "provenance":
+            graph = by_source(graph)
         title = f"ipgraph: {graph.graph.get('name') or name}"
         written[stem] = (write_view(graph, out_dir / f"{stem}.html", title=title), graph)
-    index = write_index(written, out_dir)
+    index = write_index(written, out_dir, pages)
     return [path for path, _ in written.values()] + [index]
+
+
+def to_pyvis(graph: nx.MultiDiGraph, *, title: str = "", height: str = "750px"):
+    """The graph as a :class:`pyvis.network.Network` for those who customise views with pyvis:
+    the colours, shapes, sizes and labels of :func:`render`, each node's details as its tooltip
+    (plain text), each edge's relation as its label. Linear in the graph's size (pyvis's own
+    ``from_nx`` is about quadratic).
+
+    The network (a ``Network`` subclass) escapes the heading, and escapes every tooltip
+    whenever pyvis would show tooltips as HTML (it does once any title holds "href"), so that a
+    label stays text in either mode. pyvis's pages still link a CDN: for offline pages use
+    :func:`write_view`.
+
+    Example:
+        >>> graph = nx.MultiDiGraph()
+        >>> graph.add_node("a", label="<b>Jilin</b>", **{"class": "Province"})
+        >>> net = to_pyvis(graph)
+        >>> net.nodes[0]["label"], net.nodes[0]["color"]
+        ('<b>Jilin</b>', '#2b7bba')
+    """
+    data = view_data(graph, title=title)
+    network = _safe_network_class()(
+        height=height, width="100%", directed=True, heading=data["title"], cdn_resources="in_line"
+    )
+    styles = {c["name"]: c for c in data["classes"]}
+    for node in data["nodes"]:
+        style = styles[node["c"]]
+        tip = "\n".join(
+            [node["label"], node["c"]] + [f"{name}: {value}" for name, value in node["d"] if name != "class"]
+        )
+        extra = {"x": node["x"], "y": node["y"], "physics": False} if "x" in node else {}
+        network.add_node(
+            node["id"], label=node["label"], title=tip, color=style["color"], shape=style["shape"], size=node["size"],
+            **extra,
+        )  # fmt: skip
+    for edge in data["edges"]:
+        network.add_edge(edge["from"], edge["to"], label=edge["relation"], title=edge["relation"], width=1)
+    if not data["physics"]:
+        network.toggle_physics(False)
+    return network
+
+
+@functools.cache
+def _safe_network_class():
+    """pyvis's ``Network`` with safe pages (made on first use: importing ipgraph.view does not import pyvis)."""
+    from pyvis.network import Network
+
+    class SafeNetwork(Network):
+        """A pyvis ``Network`` whose page shows every label, heading and tooltip as text."""
+
+        def generate_html(self, name="index.html", local=True, notebook=False):
+            titles = [node.get("title") for node in self.nodes]
+            as_html = any("href" in str(t) for t in titles if t)  # pyvis then writes tooltips with innerHTML
+            heading = self.heading
+            try:
+                self.heading = html.escape(str(heading))
+                if as_html:
+                    for node, text in zip(self.nodes, titles, strict=True):
+                        if text:
+                            node["title"] = html.escape(str(text)).replace("\n", "<br>")
+                return super().generate_html(name, local, notebook)
+            finally:
+                self.heading = heading
+                for node, text in zip(self.nodes, titles, strict=True):
+                    if text is not None:
+                        node["title"] = text
+
+    return SafeNetwork
 
 
 def display(graph: nx.MultiDiGraph, *, title: str = "", height: int = 600):

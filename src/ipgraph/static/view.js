@@ -124,21 +124,30 @@
 
   var search = document.getElementById("search");
   var matches = document.getElementById("matches");
+  // Search matches the label and every other name (Chinese names, aliases in any language):
+  // a whole name first, then names that start with the text, then names that hold it.
+  var names = data.nodes.map(function (n) {
+    return [n.label].concat(n.n ? n.n.split("\n") : []).map(function (t) { return t.toLowerCase(); });
+  });
   function find(q) {
     q = q.trim().toLowerCase();
     if (!q) { return []; }
-    var exact = [], prefix = [], other = [];
-    data.nodes.forEach(function (n) {
-      var l = n.label.toLowerCase(), at = l.indexOf(q);
-      if (l === q) { exact.push(n); } else if (at === 0) { prefix.push(n); } else if (at > 0) { other.push(n); }
+    var ranks = [[], [], []];
+    data.nodes.forEach(function (n, i) {
+      var best = 3;
+      names[i].forEach(function (l) {
+        var at = l.indexOf(q);
+        if (l === q) { best = 0; } else if (at === 0) { best = Math.min(best, 1); } else if (at > 0) { best = Math.min(best, 2); }
+      });
+      if (best < 3) { ranks[best].push(n); }
     });
-    return exact.concat(prefix, other).slice(0, 30);
+    return ranks[0].concat(ranks[1], ranks[2]).slice(0, 30);
   }
   search.addEventListener("input", function () {
     matches.replaceChildren();
     find(search.value).forEach(function (n) {
       var li = el("li", n.label);
-      li.title = n.c;
+      li.title = n.c + (n.n ? "\n" + n.n : "");
       li.addEventListener("click", function () { select(n.id); });
       matches.appendChild(li);
     });
