@@ -304,3 +304,46 @@ def test_the_neighbourhood_labels_are_legible_and_inside_the_picture(three_site,
         assert label["x"] >= box["x"] and label["x"] + label["width"] <= box["x"] + box["width"] + 0.5
         assert label["y"] >= box["y"] and label["y"] + label["height"] <= box["y"] + box["height"] + 0.5
     assert opened.blocked == [] and opened.errors == []
+
+
+def test_the_servers_map_runs_under_its_policy_and_leads_to_the_regions_page(three_site, visit):
+    opened = visit(three_site + "/map")
+    page = opened.page
+    page.locator("body[data-ready='true']").wait_for(state="attached", timeout=30_000)
+    jilin = page.locator("#map a.tile[data-iso='CN-JL']")
+    assert jilin.get_attribute("href") == "/id/region/jilin"
+    jilin.locator("rect").hover()
+    tooltip = page.locator("#tooltip")
+    tooltip.wait_for(state="visible", timeout=5_000)  # the page's own script ran under its CSP
+    assert tooltip.inner_text().startswith("Jilin")
+    jilin.click()
+    page.wait_for_url("**/id/region/jilin.html")
+    assert "Jilin" in page.text_content("h1")
+    assert opened.blocked == [] and opened.errors == [] and opened.dialogs == []
+
+
+def test_the_servers_figures_page_shows_the_graphs_values_and_offers_the_spreadsheet(three_site, visit):
+    answer = httpx.get(
+        f"{three_site}/sparql",
+        params={
+            "query": "PREFIX sdmx-measure: <http://purl.org/linked-data/sdmx/2009/measure#> "
+            "SELECT ?v WHERE { ?o sdmx-measure:obsValue ?v }"
+        },
+        timeout=30,
+    ).json()
+    expected = sorted(binding["v"]["value"] for binding in answer["results"]["bindings"])
+    opened = visit(three_site + "/figures")
+    page = opened.page
+    page.locator("body[data-ready='true']").wait_for(state="attached", timeout=30_000)
+    shown = page.evaluate(
+        "Array.from(document.querySelectorAll('table td.num[data-value]')).map(td => td.dataset.value)"
+    )
+    assert sorted(shown) == expected
+    page.select_option("#indicator", "1")  # the page's script runs: another indicator shows alone
+    assert (
+        page.evaluate("Array.from(document.querySelectorAll('section.indicator')).filter(s => !s.hidden).length") == 1
+    )
+    with page.expect_download() as download:
+        page.click("nav a[href='/tables/figures.xlsx']")
+    assert download.value.suggested_filename == "figures.xlsx"
+    assert opened.blocked == [] and opened.errors == []

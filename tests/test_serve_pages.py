@@ -2,21 +2,25 @@
 127.0.0.1, httpx), on three sources that share entities: search across every
 name and language, the home page in the domain's terms (its counts checked
 against SPARQL), named-query forms and their errors, readable entity pages,
-and the hooks for analyst pages. The same pages in Chromium:
+the figures, map and timeline pages and the tables' downloads. The same pages in Chromium:
 ``test_serve_browser.py``."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 import shutil
 import time
+from decimal import Decimal
 from urllib.parse import quote
 
 import httpx
+import openpyxl
 import pytest
 
-from ipgraph import serve_search
+from ipgraph import charts, serve_search
 from ipgraph.query import load_named, open_graph
 from ipgraph.serve import AnalystPage, ServeConfig, create_app, open_app
 from ipgraph.serve_search import MAX_QUERY, Name, SearchIndex
@@ -25,6 +29,9 @@ from ipgraph.store import open_store
 pytestmark = pytest.mark.server
 
 ID = "https://w3id.org/ipgraph/id/"
+FIGURE_VALUES = """PREFIX qb: <http://purl.org/linked-data/cube#>
+PREFIX sdmx-measure: <http://purl.org/linked-data/sdmx/2009/measure#>
+SELECT ?value WHERE { ?observation a qb:Observation ; sdmx-measure:obsValue ?value }"""
 JILIN = ID + "region/jilin"
 CNIPA = ID + "agency/cnipa"
 
@@ -292,9 +299,47 @@ def test_analyst_pages_are_mounted_and_linked_from_every_page(live_server, three
     assert 'id="analyst-pages"' in httpx.get(site + "/").text
 
 
-def test_without_analyst_pages_there_is_no_link_and_no_route(site):
+def test_without_analyst_pages_there_is_no_link_and_no_route(live_server, three_built):
+    site = live_server(open_store(three_built, "oxigraph"), pages=())
     assert 'class="analyst"' not in httpx.get(site + "/").text
     assert httpx.get(site + "/figures").status_code == 404
+
+
+def test_the_figures_map_and_timeline_are_served_with_their_own_policy_and_server_links(site):
+    for path in ("/figures", "/map", "/timeline"):
+        response = httpx.get(site + path, timeout=60)
+        assert response.status_code == 200, path
+        policy = response.headers["content-security-policy"]
+        assert policy == charts.POLICY and "unsafe" not in policy
+        links = re.findall(r'<a href="([^"]+)"', response.text)
+        nav = re.search(r"<nav>(.*?)</nav>", response.text).group(1)
+        assert re.findall(r'href="([^"]+)"', nav) == [
+            "/figures", "/map", "/timeline", "/tables/figures.xlsx", "/tables/figures.csv", "/"
+        ]  # fmt: skip
+        # entities link to their pages here, and those pages exist
+        local = sorted({link for link in links if link.startswith("/id/")})
+        assert local, path
+        for link in local[:5]:
+            assert httpx.get(site + link, headers={"Accept": "text/html"}, follow_redirects=True).status_code == 200
+        assert not any(link.startswith("https://w3id.org/") for link in links)
+
+
+def test_the_tables_download_as_csv_and_xlsx_with_the_graphs_values(site):
+    answer = httpx.get(site + "/sparql", params={"query": FIGURE_VALUES}, timeout=30).json()
+    expected = sorted(Decimal(b["value"]["value"]) for b in answer["results"]["bindings"])
+    response = httpx.get(site + "/tables/figures.csv", timeout=60)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-disposition"] == 'attachment; filename="figures.csv"'
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert sorted(Decimal(row["value"]) for row in rows) == expected and len(expected) > 5
+    response = httpx.get(site + "/tables/quotes.xlsx", timeout=60)
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)["quotes"]
+    header, *records = [list(row) for row in sheet.iter_rows(values_only=True)]
+    quotes = [dict(zip(header, record, strict=True))["quote"] for record in records]
+    assert all(quote for quote in quotes) and max(map(len, quotes)) > 200  # whole quotes, never cut
+    for wrong in ("/tables/figures.pdf", "/tables/nothing.csv", "/tables/figures", "/tables/..%2Fetc.csv"):
+        assert httpx.get(site + wrong).status_code == 404, wrong
 
 
 def test_an_analyst_page_may_bring_its_own_csp(three_built):

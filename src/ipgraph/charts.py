@@ -36,7 +36,7 @@ import hashlib
 import html
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -48,10 +48,12 @@ from ipgraph.layout import PACKAGE
 from ipgraph.store import Store
 from ipgraph.view import _json_for_html
 
-__all__ = ["PAGES", "TILES", "figures_page", "map_page", "pages", "timeline_page", "write_pages"]
+__all__ = ["NAV", "PAGES", "POLICY", "TILES", "figures_page", "map_page", "pages", "timeline_page", "write_pages"]
 
 #: The pages, by name: the file each is written to.
 PAGES = {"figures": "figures.html", "map": "map.html", "timeline": "timeline.html"}
+#: The navigation of a written page: each link's text and where it goes (the pages, the views' index).
+NAV = {**PAGES, "views": "index.html"}
 
 #: The tile grid: ISO 3166-2 code of each provincial-level division to its (column, row).
 TILES: dict[str, tuple[int, int]] = {
@@ -78,6 +80,7 @@ _CSS = (PACKAGE / "static" / "analyst.css").read_text(encoding="utf-8")
 _JS = (PACKAGE / "static" / "analyst.js").read_text(encoding="utf-8")
 
 Href = Callable[[str], str]
+Nav = Mapping[str, str]
 
 
 def _iri(iri: str) -> str:
@@ -89,18 +92,21 @@ def _sha256(text: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
 
 
+#: The pages' Content-Security-Policy: their one script and one style sheet, by hash; nothing else.
+POLICY = (
+    f"default-src 'none'; script-src '{_sha256(_JS)}'; style-src '{_sha256(_CSS)}'; "
+    "img-src data:; connect-src 'none'; base-uri 'none'; form-action 'none'"
+)
+
+
 def _e(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def _shell(title: str, page: str, body: str, data: object | None = None) -> str:
-    """The page around ``body``: the CSP (one script, one style sheet, by hash), the navigation."""
-    policy = (
-        f"default-src 'none'; script-src '{_sha256(_JS)}'; style-src '{_sha256(_CSS)}'; "
-        "img-src data:; connect-src 'none'; base-uri 'none'; form-action 'none'"
-    )
-    nav = " ".join(
-        f'<a href="{file}"{" aria-current=page" if name == page else ""}>{name}</a>' for name, file in PAGES.items()
+def _shell(title: str, page: str, body: str, data: object | None = None, nav: Nav = NAV) -> str:
+    """The page around ``body``: the CSP (one script, one style sheet, by hash), the navigation ``nav``."""
+    links = " ".join(
+        f'<a href="{_e(url)}"{" aria-current=page" if name == page else ""}>{_e(name)}</a>' for name, url in nav.items()
     )
     payload = (
         "" if data is None else f'<script type="application/json" id="ipgraph-data">{_json_for_html(data)}</script>\n'
@@ -108,12 +114,12 @@ def _shell(title: str, page: str, body: str, data: object | None = None) -> str:
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{_e(policy)}">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{_e(POLICY)}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="generator" content="ipgraph">\n'
         f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n"
         f'<body data-page="{page}">\n<header><h1>{_e(title)}</h1>'
-        f'<nav>{nav} <a href="index.html">views</a></nav></header>\n'
+        f"<nav>{links}</nav></header>\n"
         f"<main>\n{body}</main>\n"
         '<div id="tooltip" role="tooltip"></div>\n'
         f"{payload}<script>{_JS}</script>\n</body>\n</html>\n"
@@ -397,7 +403,7 @@ def _pivot(rows: list[dict], what: str, tips: _Tips) -> str:
     )
 
 
-def figures_page(figures: list[dict], *, title: str = "ipgraph: figures", href: Href = _iri) -> str:
+def figures_page(figures: list[dict], *, title: str = "ipgraph: figures", href: Href = _iri, nav: Nav = NAV) -> str:
     """The figures page: per indicator, a time series per area, bars per area for one period, and
     the table of every figure (area, period, scope, stock or flow, value as stated, unit, year on
     year, sources, conflicts flagged), each value linked to its source with its quote as tooltip.
@@ -460,7 +466,7 @@ def figures_page(figures: list[dict], *, title: str = "ipgraph: figures", href: 
         f'<p class="controls"><label>Indicator <select id="indicator">{"".join(options)}</select></label> '
         f'<span class="summary">{len(figures)} figures, {len(order)} indicators</span></p>\n' + "".join(sections)
     )
-    return _shell(title, "figures", body, {"tips": tips.texts})
+    return _shell(title, "figures", body, {"tips": tips.texts}, nav)
 
 
 def _classes(values: list[float]) -> list[float]:
@@ -542,7 +548,13 @@ def _fit(text: str, most: int, size: int) -> str:
 
 
 def map_page(
-    figures: list[dict], measures: list[dict], entities: list[dict], *, title: str = "ipgraph: map", href: Href = _iri
+    figures: list[dict],
+    measures: list[dict],
+    entities: list[dict],
+    *,
+    title: str = "ipgraph: map",
+    href: Href = _iri,
+    nav: Nav = NAV,
 ) -> str:
     """The map: China's provincial-level divisions as a tile grid, coloured by the number of
     measures or by a chosen indicator (each division's latest figure), with a legend, tooltips
@@ -587,7 +599,7 @@ def map_page(
         f'<div class="map-wrap">{"".join(parts)}<div><h2 id="legend-title">{_e(first["label"])}</h2>'
         f'<ul class="legend" id="map-legend">{legend}</ul></div></div>\n'
     )
-    return _shell(title, "map", body, {"choices": choices})
+    return _shell(title, "map", body, {"choices": choices}, nav)
 
 
 def timeline_page(
@@ -597,6 +609,7 @@ def timeline_page(
     *,
     title: str = "ipgraph: timeline",
     href: Href = _iri,
+    nav: Nav = NAV,
 ) -> str:
     """The timeline: figures (at their period's end), measures (on the day their source reported
     them) and events (their start, a day they were under way, or the day reported), latest first,
@@ -657,7 +670,7 @@ def timeline_page(
         lines.append(
             f'<li class="{kind}" data-k="{kind}" data-y="{when.year}" {keys}>'
             f'<time datetime="{when.isoformat()}">{when.isoformat()}</time>'
-            f'<span class="kind">{kind}</span><span class="what" data-f="{tip}" tabindex="0">{_e(text)}</span> '
+            f'<span class="kind">{kind}</span>{_link(href(row[_ITEM[kind]]), text, tip, "what")} '
             f"{_link(row.get('url'), str(row.get('headline') or ''), '', 'src')}</li>"
         )
     histogram = _histogram(years)
@@ -682,10 +695,12 @@ def timeline_page(
         "Measures are dated by the day their source reported them.</figcaption></figure>\n"
         f'<ol class="timeline" id="timeline">\n{chr(10).join(lines)}\n</ol>\n'
     )
-    return _shell(title, "timeline", body, {"tips": tips.texts})
+    return _shell(title, "timeline", body, {"tips": tips.texts}, nav)
 
 
 _KIND_COLOURS = {"figure": "#4e79a7", "measure": "#59a14f", "event": "#9c755f"}
+#: The column of a timeline item's own IRI, by kind.
+_ITEM = {"figure": "observation", "measure": "measure", "event": "event"}
 
 
 def _histogram(counts: Counter) -> str:
@@ -736,14 +751,15 @@ _NEEDS = {
 }
 
 
-def pages(store: Store, names: tuple[str, ...] = tuple(PAGES), *, href: Href = _iri) -> dict[str, str]:
-    """The pages ``names`` (see :data:`PAGES`) of the graph in ``store``, by name, as HTML text."""
+def pages(store: Store, names: tuple[str, ...] = tuple(PAGES), *, href: Href = _iri, nav: Nav = NAV) -> dict[str, str]:
+    """The pages ``names`` (see :data:`PAGES`) of the graph in ``store``, by name, as HTML text;
+    ``href`` gives an entity's link, ``nav`` the navigation (the server passes its own paths)."""
     needed = dict.fromkeys(table for name in names for table in _NEEDS[name])
     found = {table: tables.rows(store, table) for table in needed}
     render = {
-        "figures": lambda: figures_page(found["figures"], href=href),
-        "map": lambda: map_page(found["figures"], found["measures"], found["entities"], href=href),
-        "timeline": lambda: timeline_page(found["figures"], found["measures"], found["events"], href=href),
+        "figures": lambda: figures_page(found["figures"], href=href, nav=nav),
+        "map": lambda: map_page(found["figures"], found["measures"], found["entities"], href=href, nav=nav),
+        "timeline": lambda: timeline_page(found["figures"], found["measures"], found["events"], href=href, nav=nav),
     }
     return {name: render[name]() for name in names}
 

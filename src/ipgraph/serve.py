@@ -22,9 +22,11 @@ SPARQL protocol and puts the application together:
   ``/query/NAME``, ``/list`` — pages and linked-data documents
   (:mod:`ipgraph.serve_pages`), search through an FTS5 index of every
   name (:mod:`ipgraph.serve_search`); ``/health``.
-- Analyst pages (figures, map, timeline) drawn by other modules, mounted
-  from ``ServeConfig.pages`` (:class:`~ipgraph.serve_core.AnalystPage`,
-  by default :data:`~ipgraph.serve_core.ANALYST_PAGES`).
+- Analyst pages: ``/figures``, ``/map``, ``/timeline`` (drawn by
+  :mod:`ipgraph.charts`), mounted from ``ServeConfig.pages``
+  (:class:`~ipgraph.serve_core.AnalystPage`, by default
+  :func:`~ipgraph.serve_core.analyst_pages`); ``/tables/NAME.csv`` and
+  ``.xlsx``, the analyst tables as downloads (:mod:`ipgraph.tables`).
 
 Both other modules build on :mod:`ipgraph.serve_core` (settings, errors,
 negotiation, the :class:`~ipgraph.serve_core.Server` state), which imports
@@ -63,7 +65,6 @@ from ipgraph import query as query_module
 from ipgraph import serve_graphs, serve_pages
 from ipgraph import store as store_module
 from ipgraph.serve_core import (
-    ANALYST_PAGES,
     ASK_TYPES,
     CURRENT,
     GRAPH_TYPES,
@@ -83,7 +84,6 @@ from ipgraph.serve_core import (
 from ipgraph.serve_core import bind as bind_handler
 
 __all__ = [
-    "ANALYST_PAGES",
     "AnalystPage",
     "HTTPProblem",
     "ServeConfig",

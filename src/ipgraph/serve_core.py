@@ -41,12 +41,14 @@ from ipgraph.serve_admission import Admission, Busy
 from ipgraph.serve_search import SearchIndex, index_store
 
 __all__ = [
-    "ANALYST_PAGES",
+    "ANALYST_PATHS",
     "DEFAULT_BASE",
+    "DOWNLOADS",
     "AnalystPage",
     "HTTPProblem",
     "ServeConfig",
     "Server",
+    "analyst_pages",
     "bind",
     "check_iri",
     "conditional",
@@ -83,10 +85,36 @@ class AnalystPage:
     csp: str | None = None
 
 
-#: The analyst pages every server mounts (``ServeConfig.pages`` by default).
-#: Filled in by the modules that draw them, e.g.
-#: ``AnalystPage("/figures", "Figures", ipgraph.figures_page.render)``.
-ANALYST_PAGES: tuple[AnalystPage, ...] = ()
+#: The analyst pages of :mod:`ipgraph.charts` and the paths they are served at.
+ANALYST_PATHS = {"figures": "/figures", "map": "/map", "timeline": "/timeline"}
+#: The tables the server offers as downloads, at ``/tables/NAME.csv`` and ``/tables/NAME.xlsx``.
+DOWNLOADS = ("figures", "measures", "entities", "quotes", "events")
+
+
+def analyst_pages(base: str = DEFAULT_BASE) -> tuple[AnalystPage, ...]:
+    """The figures, map and timeline pages of :mod:`ipgraph.charts`, as the server draws them:
+    each entity linked to its page here (``/id/...`` for IRIs under ``base``), the navigation
+    through the server's paths and the figures' downloads, and the pages' own CSP (their one
+    script and one style sheet, by hash)."""
+    from ipgraph import charts
+    from ipgraph.serve_entity import local_href
+
+    nav = {
+        **ANALYST_PATHS,
+        "figures.xlsx": "/tables/figures.xlsx",
+        "figures.csv": "/tables/figures.csv",
+        "home": "/",
+    }
+
+    def href(iri: str) -> str:
+        return local_href(iri, base) or ""
+
+    def drawer(name: str) -> Callable[[store_module.Store], str]:
+        return lambda store: charts.pages(store, (name,), href=href, nav=nav)[name]
+
+    return tuple(
+        AnalystPage(path, name.capitalize(), drawer(name), charts.POLICY) for name, path in ANALYST_PATHS.items()
+    )
 
 
 @dataclass
@@ -130,8 +158,13 @@ class ServeConfig:
     dataset: Path | None = None
     store_kind: str | None = None
     watch: float = 1.0
-    #: Analyst pages to mount and link from the menu (:class:`AnalystPage`).
-    pages: tuple[AnalystPage, ...] = field(default_factory=lambda: ANALYST_PAGES)
+    #: Analyst pages to mount and link from the menu (:class:`AnalystPage`); by default
+    #: :func:`analyst_pages` (figures, map, timeline); ``()`` for none.
+    pages: tuple[AnalystPage, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.pages is None:
+            self.pages = analyst_pages(self.base)
 
 
 # ---------------------------------------------------------------------------

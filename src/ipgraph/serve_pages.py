@@ -24,10 +24,12 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ipgraph import query as query_module
+from ipgraph import tables
 from ipgraph.errors import QueryError
 from ipgraph.serve_core import (
     CSP,
     DOCUMENT_TYPES,
+    DOWNLOADS,
     EXTENSION_FORMAT,
     RDF_FORMATS,
     SECURITY_HEADERS,
@@ -395,6 +397,27 @@ def analyst_page(page: AnalystPage):
     return handler
 
 
+_TABLE_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+async def table_download(server: Server, request: Request) -> Response:
+    """``/tables/NAME.csv``, ``/tables/NAME.xlsx``: an analyst table of :mod:`ipgraph.tables` as a
+    download, written once per loaded build (in a thread)."""
+    name, dot, extension = request.path_params["file"].rpartition(".")
+    if not dot or name not in DOWNLOADS or extension not in _TABLE_TYPES:
+        tables_list = ", ".join(f"{table}.csv, {table}.xlsx" for table in DOWNLOADS)
+        raise HTTPProblem(404, f"no such table; the tables are {tables_list}")
+    cache = server.generation.cache
+    key = ("table", name, extension)
+    if key not in cache:
+        cache[key] = await anyio.to_thread.run_sync(tables.encode, server.store, extension, name)
+    disposition = {"Content-Disposition": f'attachment; filename="{name}.{extension}"'}
+    return Response(cache[key], headers={**SECURITY_HEADERS, **disposition}, media_type=_TABLE_TYPES[extension])
+
+
 # ---------------------------------------------------------------------------
 # Linked-data pages and documents
 # ---------------------------------------------------------------------------
@@ -486,10 +509,7 @@ async def _document(server: Server, request: Request, path: str, extension: str)
 
 def routes(server: Server) -> list[Route]:
     """The HTML routes of the server, its analyst pages (``config.pages``) included."""
-    pages = [
-        Route(page.path, bind(server, analyst_page(page)), name=page.path)
-        for page in server.config.pages
-    ]
+    pages = [Route(page.path, bind(server, analyst_page(page)), name=page.path) for page in server.config.pages]
     return [
         Route("/", bind(server, home)),
         Route("/schema", bind(server, schema)),
@@ -499,6 +519,7 @@ def routes(server: Server) -> list[Route]:
         Route("/query/{name}", bind(server, query_form)),
         Route("/list", bind(server, class_list)),
         *pages,
+        Route("/tables/{file}", bind(server, table_download)),
         Route("/id/{path:path}", bind(server, resource)),
         Route("/favicon.ico", lambda request: Response(status_code=204)),
     ]

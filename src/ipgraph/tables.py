@@ -36,7 +36,7 @@ from ipgraph.errors import ExportError, OutputError
 from ipgraph.layout import QUERIES
 from ipgraph.store import Store, execute
 
-__all__ = ["FORMATS", "TABLES", "Table", "dataframe", "rows", "write"]
+__all__ = ["FORMATS", "TABLES", "Table", "dataframe", "encode", "rows", "write"]
 
 #: Output formats of :func:`write`.
 FORMATS = ("csv", "xlsx")
@@ -357,6 +357,21 @@ def _deterministic_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
+def encode(store: Store, file_format: str, name: str) -> bytes:
+    """The table ``name`` as the bytes of a file: a workbook of one sheet (``xlsx``) or CSV (what
+    the server's downloads send).
+
+    Raises:
+        ExportError: unknown table or format.
+    """
+    if name not in TABLES:
+        raise ExportError(f"unknown table {name!r}; expected {', '.join(TABLES)}")
+    if file_format not in FORMATS:
+        raise ExportError(f"unknown table format {file_format!r}; expected one of {', '.join(FORMATS)}")
+    found = rows(store, name)
+    return _xlsx({name: found}) if file_format == "xlsx" else _csv(TABLES[name], found)
+
+
 def write(store: Store, file_format: str, out: str | Path, names: Iterable[str] = tuple(TABLES)) -> list[Path]:
     """Write the tables ``names``: as ``xlsx`` one workbook ``out`` with a sheet per table; as
     ``csv`` one file per table, ``out`` itself for one table or ``out/NAME.csv`` for several.
@@ -381,10 +396,8 @@ def write(store: Store, file_format: str, out: str | Path, names: Iterable[str] 
     found = {name: rows(store, name) for name in names}
     if file_format == "xlsx":
         files = {out: _xlsx(found)}
-    elif len(names) == 1:
-        files = {out: _csv(TABLES[names[0]], found[names[0]])}
     else:
-        files = {out / f"{name}.csv": _csv(TABLES[name], found[name]) for name in names}
+        files = {path: _csv(TABLES[name], found[name]) for path, name in zip(targets, names, strict=True)}
     try:
         for path, data in files.items():
             write_atomic(path, data)
