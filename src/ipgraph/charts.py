@@ -290,13 +290,18 @@ def _series_svg(rows: list[dict], tips: _Tips) -> tuple[str, list[tuple[str, str
             f'<line x1="{left}" x2="{width - right}" y1="{y(tick)}" y2="{y(tick)}" class="grid"/>'
             f'<text x="{left - 6}" y="{y(tick) + 4}" class="axis" text-anchor="end">{_short(tick)}</text>'
         )
-    years = range(date.fromordinal(first).year, date.fromordinal(last).year + 2)
-    for year in years:
-        day = date(year, 1, 1).toordinal()
-        if first <= day <= last:
+    # The x axis is labelled at the periods' ends the figures have, with their periods' names
+    # ("2020" at 2020-12-31), those too close to the previous label left out.
+    ends: dict[int, str] = {}
+    for row in sorted(rows, key=lambda r: (r["period_end"], _period(r))):
+        ends.setdefault(_days(row["period_end"]), _period(row))
+    shown = -1e9
+    for day, label in ends.items():
+        if x(day) - shown >= 72:
+            shown = x(day)
             parts.append(
                 f'<line x1="{x(day)}" x2="{x(day)}" y1="{top}" y2="{height - bottom}" class="grid"/>'
-                f'<text x="{x(day)}" y="{height - bottom + 16}" class="axis" text-anchor="middle">{year}</text>'
+                f'<text x="{x(day)}" y="{height - bottom + 16}" class="axis" text-anchor="middle">{_e(label)}</text>'
             )
     for area in reversed(ranked):  # coloured lines on top
         points = sorted(by_area[area], key=lambda r: (r["period_end"], float(r["value"])))
