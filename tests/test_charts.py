@@ -10,6 +10,7 @@ and quotes stay text.
 from __future__ import annotations
 
 import base64
+import html
 import re
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -320,3 +321,23 @@ def test_href_makes_the_links_a_server_gives_and_never_another_scheme(three_page
             charts.figures_page(found["figures"], href=lambda iri, h=hostile: h),
         )
         assert all(f'href="{hostile.strip()}' not in page and 'href="javascript' not in page for page in pages)
+
+
+def test_the_time_axis_is_labelled_under_the_figures_of_that_period(corpus_pages):
+    store, paths = corpus_pages
+    text = paths["figures"].read_text(encoding="utf-8")
+    readings = {(row["indicator"], charts._period(row), str(row["value"])) for row in tables.rows(store, "figures")}
+    sections = re.findall(r'<section class="indicator"[^>]*data-iri="([^"]+)"(.*?)</section>', text, re.S)
+    labelled = 0
+    for iri, section in sections:
+        series = re.search(r'aria-label="time series">(.*?)</svg>', section, re.S)
+        if series is None:
+            continue
+        dots = re.findall(r'<circle cx="([^"]+)"[^>]*data-value="([^"]+)"', series.group(1))
+        labels = re.findall(r'<text x="([^"]+)"[^>]*class="axis" text-anchor="middle">([^<]+)</text>', series.group(1))
+        assert labels, iri
+        for x, label in labels:  # a label stands at a dot of a figure of that period
+            period = html.unescape(label)
+            assert any(cx == x and (iri, period, value) in readings for cx, value in dots), (iri, period)
+        labelled += 1
+    assert labelled > 10
