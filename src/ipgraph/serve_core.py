@@ -99,6 +99,8 @@ class ServeConfig:
     cache_seconds: int = 60
     dataset: Path | None = None
     store_kind: str | None = None
+    #: For a remote store (``store_kind="sparql"``): where it answers; a new build is synced into it.
+    store_remote: store_module.RemoteConfig | None = None
     watch: float = 1.0
 
 
@@ -524,7 +526,8 @@ class Server:
             try:
                 # A persistent store stays as it is on disk (other generations may
                 # be reading it); a reloaded build lives in memory until a restart.
-                store = store_module.open_store(self.config.dataset, kind)
+                # A remote store is synced graph by graph (each graph swapped in one update).
+                store = store_module.open_store(self.config.dataset, kind, remote=self.config.store_remote)
             except IpgraphError as error:
                 self._failed = stamp
                 log.error("reload of %s failed, still serving the previous build: %s", self.config.dataset, error)

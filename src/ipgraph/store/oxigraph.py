@@ -146,7 +146,15 @@ class OxigraphStore(Store, GraphTarget):
     # -- GraphTarget: what sync() calls ----------------------------------------
 
     def graph_state(self) -> dict[str, str]:
-        return dict(self._state["graphs"])
+        """The recorded digests, and any other graph the store holds (added by
+        hand, or left by a load cut short) as one of unknown content: a sync
+        drops it unless a file holds it."""
+        state = dict(self._state["graphs"])
+        for graph in self.store.named_graphs():
+            state.setdefault(graph.value, "")
+        if next(iter(self.store.quads_for_pattern(None, None, None, ox.DefaultGraph())), None) is not None:
+            state.setdefault(DEFAULT, "")
+        return state
 
     def begin_sync(self, changing: list[str]) -> None:
         for name in changing:
