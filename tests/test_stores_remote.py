@@ -122,6 +122,7 @@ DirsAllowed = {d}
 NumberOfBuffers = 10000
 MaxDirtyBuffers = 6000
 MaxQueryMem = 500M
+MaxSortedTopRows = 10000000
 [HTTPServer]
 ServerPort = 127.0.0.1:{http}
 ServerRoot = /var/lib/virtuoso-opensource-7/vsp
