@@ -537,3 +537,46 @@ def test_virtuoso_wrong_password_is_one_message(virtuoso, three_built, tmp_path)
     changed.write_bytes(ox.serialize([*quads, extra], format=ox.RdfFormat.N_QUADS))
     with pytest.raises(StoreError, match=r"sparql-graph-crud-auth refused loading graph <.*>: HTTP 401"):
         open_store(changed, "sparql", remote=config)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["query", "growth", "--store", "sparql"], "--store sparql needs --endpoint URL"),
+        (["query", "growth", "--endpoint", "http://127.0.0.1:9/sparql"], "--endpoint needs --store sparql"),
+        (["query", "growth", "--gsp-endpoint", "http://127.0.0.1:9/store"], "--gsp-endpoint needs --store sparql"),
+        (
+            ["query", "growth", "--store", "sparql", "--endpoint", "ftp://127.0.0.1/sparql"],
+            "the endpoint must be an http(s) URL",
+        ),
+        (
+            ["query", "growth", "--store", "sparql", "--endpoint", "http://127.0.0.1:9/q", "--user", "u"],
+            "a user needs a password",
+        ),
+        (
+            [
+                "load",
+                "--store",
+                "sparql",
+                "--endpoint",
+                "http://127.0.0.1:9/q",
+                "--user",
+                "u",
+                "--password-file",
+                "{missing}",
+            ],
+            "no-such-password",
+        ),
+        (["load", "--store", "memory"], "ipgraph load fills a persistent store"),
+        (["load"], "--store oxigraph needs --store-path DIR"),
+        (["export", "--format", "jsonld", "--out", "{out}", "--store", "oxigraph"], "exports nquads or ntriples"),
+    ],
+)
+def test_store_options_misused_are_one_message(three_built, tmp_path, args, message):
+    args = [
+        a.replace("{missing}", str(tmp_path / "no-such-password")).replace("{out}", str(tmp_path / "x")) for a in args
+    ]
+    result = CliRunner().invoke(main, [*args, "--dataset", str(three_built)])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert result.output.count("Error:") == 1 and "Traceback" not in result.output
