@@ -580,3 +580,30 @@ def test_store_options_misused_are_one_message(three_built, tmp_path, args, mess
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
     assert result.output.count("Error:") == 1 and "Traceback" not in result.output
+
+
+def test_serve_on_a_remote_store_syncs_a_new_build_into_it(oxigraph_server, live_server, built, tmp_path):
+    from test_serve_reload import build_number, write_build
+
+    dataset = tmp_path / "ipgraph.trig"
+    write_build(built, dataset, 0)
+    config = oxigraph_server.config()
+    store = open_store(dataset, "sparql", remote=config)
+    base = live_server(store, dataset=dataset, watch=0.1, store_kind="sparql", store_remote=config)
+    assert build_number(base) == 0
+    write_build(built, dataset, 1)
+    deadline = time.monotonic() + 30
+    while build_number(base) != 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert build_number(base) == 1
+    # the remote store holds the new build, one graph replaced
+    held = httpx.post(
+        config.endpoint,
+        data={"query": "SELECT ?n WHERE { GRAPH <urn:ipgraph:test:graph> { ?s ?p ?n } }"},
+        headers={"Accept": "application/sparql-results+json"},
+    ).json()["results"]["bindings"]
+    assert [row["n"]["value"] for row in held] == ["1"]
+    page = httpx.get(f"{base}/id/region/jilin.html")
+    assert page.status_code == 200 and "Jilin" in page.text
+    health = httpx.get(f"{base}/health").json()
+    assert health["store"] == "sparql" and health["quads"] == len(open_store(dataset, "oxigraph"))
