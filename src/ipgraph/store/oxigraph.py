@@ -162,13 +162,12 @@ class OxigraphStore(Store, GraphTarget):
         self._state["files"] = []
         self._write_mark()
 
-    def put_graph(self, graph: str, triples: list[ox.Triple], digest: str) -> None:
-        name = ox.DefaultGraph() if graph == DEFAULT else ox.NamedNode(graph)
+    def put_graph(self, graph: str, quads: list[ox.Quad], digest: str) -> None:
         if graph == DEFAULT:
-            self.store.clear_graph(name)
+            self.store.clear_graph(ox.DefaultGraph())
         else:
-            self.store.remove_graph(name)
-        self.store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, name) for t in triples)
+            self.store.remove_graph(ox.NamedNode(graph))
+        self.store.bulk_extend(quads)
 
     def drop_graph(self, graph: str) -> None:
         if graph == DEFAULT:

@@ -307,10 +307,10 @@ class SparqlStore(Store, GraphTarget):
             update += f" ;\nINSERT DATA {{ GRAPH <{STATE_GRAPH}> {{ {node} {_DIGEST} {ox.Literal(digest)} }} }}"
         return update
 
-    def put_graph(self, graph: str, triples: list[ox.Triple], digest: str) -> None:
+    def put_graph(self, graph: str, quads: list[ox.Quad], digest: str) -> None:
         target = "DEFAULT" if graph == DEFAULT else f"GRAPH {ox.NamedNode(graph)}"
         label = "the default graph" if graph == DEFAULT else f"graph <{graph}>"
-        data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
+        data = ox.serialize([quad.triple for quad in quads], format=ox.RdfFormat.N_TRIPLES) or b""
         what = f"loading {label}"
         if self.gsp_endpoint is not None:
             temporary = f"{STATE_GRAPH}/loading/{hashlib.sha256(graph.encode()).hexdigest()[:32]}"
