@@ -196,18 +196,18 @@ def run_size(label: str, dataset: Path, work: Path, rdflib_ok: bool) -> dict:
     result["sync"]["Oxigraph disk"] = seconds
     stores["Oxigraph disk"] = OxigraphStore(disk).load(changed)
     servers = []
-    for name, start in (("Oxigraph server", oxigraph_server), ("Virtuoso", virtuoso_server)):
-        server, config = start(work / f"{name.split()[0].lower()}-{label}")
-        if server is None:
-            continue
-        servers.append(server)
-        seconds, remote = timed(lambda config=config: SparqlStore(config).load(dataset), repeat=1)
-        result["load"][name] = seconds
-        seconds, remote = timed(lambda config=config: SparqlStore(config).load(changed), repeat=1)
-        result["sync"][name] = seconds
-        stores[name] = remote
-    raw = ox.Store.read_only(str(raw_dir))
     try:
+        for name, start in (("Oxigraph server", oxigraph_server), ("Virtuoso", virtuoso_server)):
+            server, config = start(work / f"{name.split()[0].lower()}-{label}")
+            if server is None:
+                continue
+            servers.append(server)
+            seconds, remote = timed(lambda config=config: SparqlStore(config).load(dataset), repeat=1)
+            result["load"][name] = seconds
+            seconds, remote = timed(lambda config=config: SparqlStore(config).load(changed), repeat=1)
+            result["sync"][name] = seconds
+            stores[name] = remote
+        raw = ox.Store.read_only(str(raw_dir))
         for named in list_named():
             params = PARAMS.get(named.name, {})
             row = {}
