@@ -607,3 +607,34 @@ def test_serve_on_a_remote_store_syncs_a_new_build_into_it(oxigraph_server, live
     assert page.status_code == 200 and "Jilin" in page.text
     health = httpx.get(f"{base}/health").json()
     assert health["store"] == "sparql" and health["quads"] == len(open_store(dataset, "oxigraph"))
+
+
+def test_a_persistent_store_is_used_as_it_is_without_the_dataset(oxigraph_server, three_built, tmp_path):
+    base = oxigraph_server.base
+    remote = [
+        "--store",
+        "sparql",
+        "--endpoint",
+        f"{base}/query",
+        "--update-endpoint",
+        f"{base}/update",
+        "--gsp-endpoint",
+        f"{base}/store",
+    ]
+    disk = ["--store", "oxigraph", "--store-path", str(tmp_path / "store")]
+    runner = CliRunner()
+    missing = str(tmp_path / "elsewhere" / "ipgraph.trig")
+    for options in (remote, disk):
+        assert runner.invoke(main, ["load", "--dataset", str(three_built), *options]).exit_code == 0
+        result = runner.invoke(main, ["query", "measures", "--param", "region=Jilin", "--dataset", missing, *options])
+        assert result.exit_code == 0, result.output
+        assert "Jilin IP-favoured industrial zones" in result.output
+        assert "not found; using the store as it is" in result.output
+        page = runner.invoke(main, ["serve", "--get", "/id/region/jilin.ttl", "--dataset", missing, *options])
+        assert page.exit_code == 0 and "jilin" in page.output
+    result = runner.invoke(main, ["load", "--dataset", missing, *disk])
+    assert result.exit_code == 2 and "file not found" in result.output
+    empty = ["--store", "oxigraph", "--store-path", str(tmp_path / "empty")]
+    result = runner.invoke(main, ["query", "growth", "--dataset", missing, *empty])
+    assert result.exit_code == 2 and "no loaded store here" in result.output
+    assert not (tmp_path / "empty").exists()

@@ -21,6 +21,7 @@ from ipgraph import build as build_module
 from ipgraph import export as export_module
 from ipgraph import layout
 from ipgraph import project as project_module
+from ipgraph import store as store_module
 from ipgraph import validate as validate_module
 from ipgraph import view as view_module
 from ipgraph.errors import IpgraphError, ValidationError
@@ -122,10 +123,20 @@ class StoreChoice:
             raise UserError("--store sparql needs --endpoint URL (the store's SPARQL query endpoint)")
         self.kind, self.path, self.remote = kind, path, remote
 
+    @property
+    def persistent(self) -> bool:
+        """A store that outlives the command: on disk, or remote."""
+        return self.kind == "sparql" or (self.kind == "oxigraph" and self.path is not None)
+
     def open(self, dataset: Path):
-        """Open (and sync) the store with the dataset's files."""
+        """Open the store, synced with the dataset's files; a persistent one
+        (on disk, or remote) as it is when there is no dataset file (a store
+        loaded on another machine), with a note."""
         from ipgraph.store import open_store
 
+        if self.persistent and not (dataset.exists() or dataset.is_symlink()):
+            errors.print(f"Note: {printable(str(dataset))} not found; using the store as it is.", markup=False)
+            return open_store(None, self.kind, self.path, self.remote)
         return open_store(dataset, self.kind, self.path, self.remote)
 
 
@@ -416,7 +427,9 @@ def load(dataset: Path, store: StoreChoice) -> None:
         raise UserError("ipgraph load fills a persistent store: --store oxigraph --store-path DIR, or --store sparql")
     if store.kind == "oxigraph" and store.path is None:
         raise UserError("--store oxigraph needs --store-path DIR to keep the store on disk")
-    opened = store.open(dataset)
+    from ipgraph.store import open_store
+
+    opened = open_store(dataset, store.kind, store.path, store.remote)  # the dataset must be there
     report = opened.last_sync
     where = store.path if store.kind == "oxigraph" else store.remote.endpoint
     console.print(f"Synced {where}: {report.summary()}.", markup=False, soft_wrap=True)
@@ -897,11 +910,9 @@ def query(name, params, output, store, dataset, timeout, limit, max_bytes, allow
         text = query_module.NamedQuery.from_file(name)
     else:
         text = query_module.load_named(name, folders)
-    graph = query_module.open_graph(
-        dataset,
-        store.kind,
-        store_path=store.path,
-        remote=store.remote,
+    store_module.check_limits(timeout=timeout, limit=limit, max_bytes=max_bytes)  # before the store is loaded
+    graph = query_module.Graph(
+        store.open(dataset),
         timeout=timeout,
         limit=limit,
         max_bytes=max_bytes,
@@ -1045,7 +1056,10 @@ def serve(
         public_url=public_url,
         watch=watch,
     )
-    app = serve_module.open_app(dataset, store.kind, store.path, config, store.remote)
+    if store.persistent and not (dataset.exists() or dataset.is_symlink()):
+        app = serve_module.create_app(store.open(dataset), config)  # a store loaded elsewhere, served as it is
+    else:
+        app = serve_module.open_app(dataset, store.kind, store.path, config, store.remote)
     if get_path is not None:
         status, _, body = serve_module.get(app, get_path, accept)
         sys.stdout.buffer.write(body)

@@ -103,7 +103,7 @@ STORES = ("memory", "oxigraph", "sparql")
 
 
 def open_store(
-    dataset: str | Path,
+    dataset: str | Path | None,
     kind: str = "memory",
     path: str | Path | None = None,
     remote: RemoteConfig | None = None,
@@ -112,7 +112,8 @@ def open_store(
     enrichment graphs beside it (``ipgraph link enrich``), into a store.
 
     Parameters:
-        dataset: the RDF file to load.
+        dataset: the RDF file to load; ``None`` opens a persistent store
+            (on disk, or remote) as it is, without syncing it.
         kind: ``"memory"`` (rdflib), ``"oxigraph"`` or ``"sparql"`` (a remote store).
         path: for ``"oxigraph"``, a folder for a persistent store on disk,
             synced graph by graph (unchanged files are not even read).
@@ -123,7 +124,9 @@ def open_store(
         StoreError: unknown store kind, missing or broken file, a remote
             store that cannot be reached or refuses a graph (naming both).
     """
-    files = dataset_files(dataset)
+    files = dataset_files(dataset) if dataset is not None else []
+    if dataset is None and not (kind == "sparql" or (kind == "oxigraph" and path is not None)):
+        raise StoreError("only a persistent store (--store-path, or --store sparql) can be opened without a dataset")
     if path is not None and kind != "oxigraph":
         raise StoreError("a store path needs the oxigraph store (--store oxigraph)")
     if remote is not None and kind != "sparql":
@@ -133,11 +136,13 @@ def open_store(
         for file in files:
             store.load(file)
     elif kind == "oxigraph":
-        store = OxigraphStore(path).load(*files)
+        if not files and not (Path(path) / OxigraphStore.MARK).is_file():  # before the folder is made
+            raise StoreError("no loaded store here (fill it with 'ipgraph load')", path=path)
+        store = OxigraphStore(path).load(*files) if files else OxigraphStore(path).as_is()
     elif kind == "sparql":
         if remote is None:
             raise StoreError("the sparql store needs an endpoint (--endpoint URL)")
-        store = SparqlStore(remote).load(*files)
+        store = SparqlStore(remote).load(*files) if files else SparqlStore(remote)
     else:
         raise StoreError(f"unknown store {kind!r}; expected one of {', '.join(STORES)}")
     store.start_workers()

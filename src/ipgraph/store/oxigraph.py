@@ -39,14 +39,15 @@ class OxigraphStore(Store, GraphTarget):
     """
 
     kind = "oxigraph"
-    _MARK = "ipgraph-source.json"
+    #: The file in the store's folder that records what it holds.
+    MARK = "ipgraph-source.json"
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else None
         self.last_sync: SyncReport | None = None
         self._state: dict = {"files": [], "graphs": {}}
         if self.path is not None:
-            self._state = self._read_mark(self.path / self._MARK)
+            self._state = self._read_mark(self.path / self.MARK)
         try:
             self.store = ox.Store(str(self.path)) if self.path is not None else ox.Store()
         except OSError as error:
@@ -111,6 +112,19 @@ class OxigraphStore(Store, GraphTarget):
         self.store = ox.Store.read_only(str(self.path))
         return self
 
+    def as_is(self) -> OxigraphStore:
+        """Use an on-disk store as it is, without its files (reopened read-only).
+
+        Raises:
+            StoreError: the folder holds no store that :meth:`load` filled.
+        """
+        if self.path is None or not self._state["graphs"]:
+            raise StoreError("no loaded store here (fill it with 'ipgraph load')", path=self.path)
+        self.stop_workers()
+        self.store = None
+        self.store = ox.Store.read_only(str(self.path))
+        return self
+
     def _bulk_load(self, path: Path, rdf_format: str) -> None:
         try:
             self.store.bulk_load(path=str(path), format=_OX_FORMATS[rdf_format])
@@ -135,7 +149,7 @@ class OxigraphStore(Store, GraphTarget):
 
     def _write_mark(self) -> None:
         """Write the marker through a temporary file, fsync and a rename: a crash leaves the old one or the new."""
-        mark = self.path / self._MARK
+        mark = self.path / self.MARK
         temporary = mark.with_name(f".{mark.name}.{os.getpid()}.tmp")
         with temporary.open("wb") as stream:
             stream.write(json.dumps(self._state, sort_keys=True).encode("utf-8"))
