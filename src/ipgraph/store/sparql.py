@@ -36,7 +36,7 @@ import hashlib
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -74,7 +74,7 @@ class RemoteConfig:
     update_endpoint: str | None = None
     gsp_endpoint: str | None = None
     user: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a log or a traceback
     timeout: float = 60.0
 
     def __post_init__(self) -> None:
@@ -123,7 +123,6 @@ class SparqlStore(Store, GraphTarget):
     Virtuoso's own system graphs, for one)."""
 
     kind = "sparql"
-    remote = True
 
     def __init__(self, config: RemoteConfig) -> None:
         self.config = config
