@@ -28,6 +28,7 @@ from ipgraph.cli import main
 from ipgraph.errors import QueryRefused, StoreError
 from ipgraph.query import Graph
 from ipgraph.store import OxigraphStore, RemoteConfig, execute, open_store
+from test_guard import listener, marker  # noqa: F401 - fixtures of the guard corpus tests
 
 #: Named queries whose answers Virtuoso gives differently, and why (docs/stores.md).
 VIRTUOSO_DEVIATIONS = {
@@ -638,3 +639,34 @@ def test_a_persistent_store_is_used_as_it_is_without_the_dataset(oxigraph_server
     result = runner.invoke(main, ["query", "growth", "--dataset", missing, *empty])
     assert result.exit_code == 2 and "no loaded store here" in result.output
     assert not (tmp_path / "empty").exists()
+
+
+def test_the_guard_corpus_against_a_remote_store(oxigraph_server, three_built, listener, marker):  # noqa: F811
+    """Every attack of tests/guard_corpus sent to an Oxigraph server (which
+    would call SERVICE endpoints itself): refused or empty, and the loopback
+    listener never contacted, the local marker file never read."""
+    from ipgraph.errors import QueryError
+    from ipgraph.store import QueryDataset
+    from test_guard import ATTACKS, _assert_clean, _forms
+
+    remote = open_store(three_built, "sparql", remote=oxigraph_server.config())
+    before = listener.connections
+    outputs, outcomes = [], {}
+    for entry, query, default, named in _forms(ATTACKS, listener, marker):
+        try:
+            result = execute(remote, query, dataset=QueryDataset(None, tuple(default), tuple(named)), timeout=10)
+        except QueryRefused as error:
+            outcomes[entry["id"]] = "refused"
+            outputs.append(str(error))
+            continue
+        except QueryError as error:
+            outcomes[entry["id"]] = "error"
+            outputs.append(str(error))
+            continue
+        outcomes[entry["id"]] = "ran"
+        outputs.append(repr(result.rows) + repr(result.triples) + repr(result.boolean))
+        assert not result.rows and not result.triples and not result.boolean, entry["id"]
+    for entry in ATTACKS:
+        allowed = {"refused": {"refused"}, "blocked": {"refused", "error"}, "empty": {"ran"}}[entry["expect"]]
+        assert outcomes[entry["id"]] in allowed, (entry["id"], outcomes[entry["id"]])
+    _assert_clean(listener, marker, outputs, before)
