@@ -255,14 +255,21 @@ def test_oxigraph_disk_store_replaces_only_the_changed_graph_and_drops_gone_ones
     assert third.last_sync.loaded == [] and third.last_sync.unchanged == len(graphs) - 1
 
 
-def test_projections_run_on_the_store_and_match_rdflib(three_built, tmp_path):
+@pytest.mark.parametrize("name", ["overview", "region-industry", "agency-measure", "provenance"])
+def test_projections_run_on_the_store_and_match_rdflib(corpus_built, tmp_path, name):
+    """The same graph, weights included, on the store as on rdflib: Oxigraph's union
+    default graph yields a triple once per graph that holds it (the registry and a
+    source both say Changsha is Hunan's capital), so edge queries are DISTINCT."""
     from ipgraph.validate import load_dataset
 
-    on_rdflib = project_module.project(load_dataset(three_built), "overview")
-    store = open_store(three_built, "oxigraph", tmp_path / "store")
-    on_store = project_module.project(store, "overview")
-    assert sorted(on_store.edges(keys=True)) == sorted(on_rdflib.edges(keys=True))
-    assert dict(on_store.nodes(data=True)) == dict(on_rdflib.nodes(data=True))
+    def content(graph):
+        edges = sorted((u, v, k, sorted(d.items())) for u, v, k, d in graph.edges(keys=True, data=True))
+        return edges, sorted((node, sorted(data.items())) for node, data in graph.nodes(data=True))
+
+    on_rdflib = project_module.project(load_dataset(corpus_built), name)
+    on_store = project_module.project(open_store(corpus_built, "oxigraph", tmp_path / "store"), name)
+    assert on_rdflib.number_of_edges() > 10
+    assert content(on_store) == content(on_rdflib)
 
 
 def test_export_streams_nquads_from_the_store_and_from_the_files(three_built, tmp_path):
