@@ -677,3 +677,15 @@ def test_the_guard_corpus_against_a_remote_store(oxigraph_server, three_built, l
         allowed = {"refused": {"refused"}, "blocked": {"refused", "error"}, "empty": {"ran"}}[entry["expect"]]
         assert outcomes[entry["id"]] in allowed, (entry["id"], outcomes[entry["id"]])
     _assert_clean(listener, marker, outputs, before)
+
+
+def test_a_second_writer_of_a_disk_store_is_refused_clearly(three_built, tmp_path):
+    folder = tmp_path / "store"
+    open_store(three_built, "oxigraph", folder).stop_workers()
+    holder = ox.Store(str(folder))  # another process syncing it, as far as the store can tell
+    try:
+        result = CliRunner().invoke(main, ["load", "--dataset", str(three_built), "--store-path", str(folder)])
+        assert result.exit_code == 2
+        assert "another process is writing to this Oxigraph store" in " ".join(result.output.split())
+    finally:
+        del holder

@@ -51,6 +51,12 @@ class OxigraphStore(Store, GraphTarget):
         try:
             self.store = ox.Store(str(self.path)) if self.path is not None else ox.Store()
         except OSError as error:
+            if "LOCK" in str(error):
+                raise StoreError(
+                    "another process is writing to this Oxigraph store (an 'ipgraph load' or another command "
+                    "syncing it); try again when it is done",
+                    path=self.path,
+                ) from None
             raise StoreError(f"cannot open the Oxigraph store: {error}", path=self.path) from None
 
     @staticmethod
