@@ -374,7 +374,8 @@ def test_oxigraph_store_on_disk_is_reused_until_the_dataset_changes(built, tmp_p
     del again
     os.utime(dataset, ns=(0, 0))
     changed = OxigraphStore(tmp_path / "store").load(dataset)
-    assert len(changed) == triples  # reloaded from scratch
+    assert len(changed) == triples  # synced: what no file holds is dropped, the rest was unchanged
+    assert changed.last_sync.dropped == [""] and changed.last_sync.loaded == []
     assert count(changed) > 1000
 
 

@@ -22,6 +22,7 @@ from ipgraph import build as build_module
 from ipgraph import export as export_module
 from ipgraph import layout, terminal
 from ipgraph import project as project_module
+from ipgraph import store as store_module
 from ipgraph import tables as tables_module
 from ipgraph import validate as validate_module
 from ipgraph import view as view_module
@@ -85,6 +86,105 @@ _ALLOW_SERVICE_OPTION = click.option(
     metavar="IRI",
     help="A SPARQL endpoint that SERVICE may call (repeatable); none by default.",
 )
+
+
+# --- where a command reads the dataset: --store and its options (ipgraph.store) ---
+
+
+def _remote(endpoint, update_endpoint, gsp_endpoint, user, password_file, timeout=60.0):
+    """The remote store the options name (``None`` without ``--endpoint``)."""
+    from ipgraph.store import RemoteConfig
+
+    if endpoint is None:
+        for name, value in (
+            ("--update-endpoint", update_endpoint),
+            ("--gsp-endpoint", gsp_endpoint),
+            ("--user", user),
+            ("--password-file", password_file),
+        ):
+            if value is not None:
+                raise UserError(f"{name} needs --store sparql --endpoint URL")
+        return None
+    password = None
+    if password_file is not None:
+        from ipgraph.errors import StoreError
+        from ipgraph.yamlfile import read_text
+
+        lines = read_text(Path(password_file), StoreError).splitlines()
+        password = lines[0] if lines else ""
+    return RemoteConfig(endpoint, update_endpoint, gsp_endpoint, user, password, timeout)
+
+
+class StoreChoice:
+    """The store a command reads: ``--store`` with ``--store-path`` or the remote options."""
+
+    def __init__(self, kind: str, path: Path | None, remote) -> None:
+        if remote is not None and kind != "sparql":
+            raise UserError("--endpoint needs --store sparql")
+        if kind == "sparql" and remote is None:
+            raise UserError("--store sparql needs --endpoint URL (the store's SPARQL query endpoint)")
+        self.kind, self.path, self.remote = kind, path, remote
+
+    @property
+    def persistent(self) -> bool:
+        """A store that outlives the command: on disk, or remote."""
+        return self.kind == "sparql" or (self.kind == "oxigraph" and self.path is not None)
+
+    def open(self, dataset: Path):
+        """Open the store, synced with the dataset's files; a persistent one
+        (on disk, or remote) as it is when there is no dataset file (a store
+        loaded on another machine), with a note."""
+        from ipgraph.store import open_store
+
+        if self.persistent and not (dataset.exists() or dataset.is_symlink()):
+            errors.print(f"Note: {printable(str(dataset))} not found; using the store as it is.", markup=False)
+            return open_store(None, self.kind, self.path, self.remote)
+        return open_store(dataset, self.kind, self.path, self.remote)
+
+
+_REMOTE_OPTIONS = (
+    click.option("--endpoint", metavar="URL", help="With --store sparql: the store's SPARQL query endpoint."),
+    click.option("--update-endpoint", metavar="URL", help="Its SPARQL Update endpoint [default: --endpoint]."),
+    click.option(
+        "--gsp-endpoint",
+        metavar="URL",
+        help="Its Graph Store Protocol endpoint (graphs are loaded by Update without it).",
+    ),
+    click.option("--user", metavar="NAME", help="User for the remote store (HTTP Basic or Digest, as it asks)."),
+    click.option(
+        "--password-file",
+        type=click.Path(path_type=Path),
+        help="A file whose first line is the user's password (never given on the command line).",
+    ),
+)
+
+
+def _store_options(default: str, store_help: str):
+    """``--store``, ``--store-path`` and the remote options, handed to the command as ``store: StoreChoice``."""
+
+    def decorate(function):
+        import functools
+
+        @functools.wraps(function)
+        def wrapper(*args, store, store_path, endpoint, update_endpoint, gsp_endpoint, user, password_file, **kw):
+            remote = _remote(endpoint, update_endpoint, gsp_endpoint, user, password_file)
+            return function(*args, store=StoreChoice(store, store_path, remote), **kw)
+
+        for option in reversed(_REMOTE_OPTIONS):
+            wrapper = option(wrapper)
+        wrapper = click.option(
+            "--store-path",
+            type=click.Path(path_type=Path),
+            help="With --store oxigraph: keep the store on disk in this folder, synced graph by graph.",
+        )(wrapper)
+        return click.option(
+            "--store", type=click.Choice(STORES), default=default, show_default=True, help=store_help
+        )(wrapper)
+
+    return decorate
+
+
+_STORE_HELP = "memory (rdflib), oxigraph (in memory, or on disk with --store-path) or sparql (a remote store)."
 
 
 class _Seconds(click.ParamType):
@@ -294,28 +394,79 @@ def validate(file: Path, shapes: Path, datacube: Path) -> None:
     type=click.Choice(list(tables_module.TABLES)),
     help="With xlsx or csv: a table to write (repeatable) [default: all].",
 )
-def export(rdf_format: str, out: Path, dataset: Path, context: Path, table_names: tuple[str, ...]) -> None:
-    """Export the built dataset as Turtle, N-Triples, JSON-LD or TriG, or its
-    analyst tables (figures, measures, entities, quotes, events) as xlsx or csv.
+@_store_options("memory", "Where nquads, ntriples and the tables are read from: the built files (memory), or a store.")
+def export(
+    rdf_format: str, out: Path, dataset: Path, context: Path, table_names: tuple[str, ...], store: StoreChoice
+) -> None:
+    """Export the built dataset as Turtle, N-Triples, JSON-LD, TriG, N-Quads or
+    N-Triples, or its analyst tables (figures, measures, entities, quotes,
+    events) as xlsx or csv.
 
-    ttl and nt hold the union of all named graphs; jsonld and trig keep them.
+    ttl and nt hold the union of all named graphs, each triple once, sorted;
+    jsonld and trig keep the graphs. nquads and ntriples are streamed with
+    constant memory, from the built files or straight from a store (--store
+    oxigraph --store-path DIR, or --store sparql --endpoint URL); ntriples
+    writes each graph's triples (a triple two graphs hold comes twice).
     xlsx writes one sheet per table; csv one file per table (for several
     tables --out is a folder). Quotes are whole, values exactly as stored.
 
     \b
     Examples:
         ipgraph export --format jsonld --out build/ipgraph.jsonld
+        ipgraph export --format nquads --out build/ipgraph.nq --store oxigraph --store-path build/oxigraph
         ipgraph export --format xlsx --out build/ipgraph.xlsx
         ipgraph export --format csv --table figures --out build/figures.csv
     """
     if rdf_format in tables_module.FORMATS:
-        paths = tables_module.write(_store(dataset), rdf_format, out, table_names or tables_module.TABLES)
+        names = table_names or tuple(tables_module.TABLES)
+        paths = tables_module.write(_analyst_store(store, dataset), rdf_format, out, names)
         console.print(f"Wrote {', '.join(str(path) for path in paths)}.", soft_wrap=True)
         return
     if table_names:
         raise UserError("--table is for --format xlsx or csv")
-    path = export_module.export(dataset, rdf_format, out, context)
+    if store.kind == "memory":
+        path = export_module.export(dataset, rdf_format, out, context)
+    elif rdf_format not in export_module.STREAMED:
+        raise UserError(f"--store {store.kind} exports nquads or ntriples; {rdf_format} is written from the files")
+    else:
+        path = export_module.export_stream(dataset, rdf_format, out, store.open(dataset))
     console.print(f"Wrote {path}.")
+
+
+@main.command()
+@_dataset_option("The built dataset to load (with the enrichment files beside it).")
+@_store_options("oxigraph", "oxigraph (on disk: give --store-path) or sparql (a remote store: give --endpoint).")
+def load(dataset: Path, store: StoreChoice) -> None:
+    """Load the built dataset into a persistent store, graph by graph.
+
+    Each named graph's content digest is kept with the store; only graphs
+    that are new or changed are loaded (each replacing the old copy in one
+    step), graphs no longer built are dropped, the rest is left alone.
+    Every other command given the same --store options syncs the same way
+    before it reads; this one only syncs, and says what changed. A remote
+    store that fails mid-load keeps the old copy of the graph it was loading
+    (the error names the endpoint and the graph).
+
+    \b
+    Examples:
+        ipgraph load --store-path build/oxigraph
+        ipgraph load --store sparql --endpoint http://127.0.0.1:7878/query \\
+            --update-endpoint http://127.0.0.1:7878/update --gsp-endpoint http://127.0.0.1:7878/store
+    """
+    if store.kind == "memory":
+        raise UserError("ipgraph load fills a persistent store: --store oxigraph --store-path DIR, or --store sparql")
+    if store.kind == "oxigraph" and store.path is None:
+        raise UserError("--store oxigraph needs --store-path DIR to keep the store on disk")
+    from ipgraph.store import open_store
+
+    opened = open_store(dataset, store.kind, store.path, store.remote)  # the dataset must be there
+    report = opened.last_sync
+    where = store.path if store.kind == "oxigraph" else store.remote.endpoint
+    console.print(f"Synced {where}: {report.summary()}.", markup=False, soft_wrap=True)
+    for title, graphs in (("loaded", report.loaded), ("dropped", report.dropped)):
+        for graph in graphs:
+            console.print(f"  {title} {printable(graph or 'the default graph')}", markup=False, soft_wrap=True)
+    opened.stop_workers()
 
 
 # Projections and views (issue 5): networkx graphs, their statistics, HTML views.
@@ -330,11 +481,10 @@ _HOPS_OPTION = click.option(
 )
 
 
-def _store(dataset: Path):
-    """The dataset in an in-memory Oxigraph store (the analyst tables: fast joins, same rows as rdflib)."""
-    from ipgraph.store import open_store
-
-    return open_store(dataset, "oxigraph")
+def _analyst_store(store: StoreChoice, dataset: Path):
+    """What the analyst tables and pages read: the persistent store given, or else the dataset in
+    an in-memory Oxigraph store (fast joins, the same rows as rdflib)."""
+    return store.open(dataset) if store.persistent else store_module.open_store(dataset, "oxigraph")
 
 
 def _projections() -> list[Path]:
@@ -342,10 +492,16 @@ def _projections() -> list[Path]:
     return _project(click.get_current_context()).query_folders("projections")
 
 
-def _projection(dataset: Path, projection: str, entity: str | None, hops: int):
-    return project_module.project(
-        validate_module.load_dataset(dataset), projection, entity_name=entity, hops=hops, queries=_projections()
-    )
+def _source(store: StoreChoice, dataset: Path):
+    """What projections read: the store (SPARQL on Oxigraph or a remote store), or rdflib with --store memory."""
+    return validate_module.load_dataset(dataset) if store.kind == "memory" else store.open(dataset)
+
+
+def _projection(source, projection: str, entity: str | None, hops: int):
+    return project_module.project(source, projection, entity_name=entity, hops=hops, queries=_projections())
+
+
+_PROJECTION_STORE = _store_options("oxigraph", "Where the projection queries run: " + _STORE_HELP)
 
 
 @main.command()
@@ -362,7 +518,10 @@ def _projection(dataset: Path, projection: str, entity: str | None, hops: int):
 )
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="The file to write.")
 @_DATASET_OPTION
-def project(projection: str, entity: str | None, hops: int, graph_format: str, out: Path, dataset: Path) -> None:
+@_PROJECTION_STORE
+def project(
+    projection: str, entity: str | None, hops: int, graph_format: str, out: Path, dataset: Path, store: StoreChoice
+) -> None:
     """Project the dataset into a networkx graph and write it as GraphML, GEXF or JSON.
 
     PROJECTION is overview, region-industry, agency-measure, provenance (or
@@ -374,7 +533,7 @@ def project(projection: str, entity: str | None, hops: int, graph_format: str, o
         ipgraph project region-industry --format gexf --out build/region-industry.gexf
         ipgraph project entity agency:cnipa --hops 2 --format json --out build/cnipa.json
     """
-    graph = _projection(dataset, projection, entity, hops)
+    graph = _projection(_source(store, dataset), projection, entity, hops)
     path = project_module.write(graph, graph_format, out)
     console.print(f"Wrote {path}: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges.", soft_wrap=True)
 
@@ -396,7 +555,10 @@ def _table_width(wide: bool) -> int | None:
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="How many nodes to list.")
 @_DATASET_OPTION
 @_WIDE_OPTION
-def stats(projection: str, entity: str | None, hops: int, top: int, dataset: Path, wide: bool) -> None:
+@_PROJECTION_STORE
+def stats(
+    projection: str, entity: str | None, hops: int, top: int, dataset: Path, wide: bool, store: StoreChoice
+) -> None:
     """Print degree and betweenness centrality, connected components and the
     most connected industries and regions of a projection.
 
@@ -404,7 +566,7 @@ def stats(projection: str, entity: str | None, hops: int, top: int, dataset: Pat
     Example:
         ipgraph stats overview --top 5
     """
-    result = project_module.stats(_projection(dataset, projection, entity, hops), top=top)
+    result = project_module.stats(_projection(_source(store, dataset), projection, entity, hops), top=top)
     sizes = ", ".join(str(size) for size in result.components)
     components = f"{len(result.components)} connected component(s): {sizes}"
     console.print(f"{result.nodes} nodes, {result.edges} edges, {components}", soft_wrap=True)
@@ -437,6 +599,7 @@ def stats(projection: str, entity: str | None, hops: int, top: int, dataset: Pat
     help="Above this many nodes the layout is computed in Python and physics is off.",
 )
 @_DATASET_OPTION
+@_PROJECTION_STORE
 def view(
     projection: str | None,
     entity: str | None,
@@ -445,6 +608,7 @@ def view(
     all_views: bool,
     physics_limit: int,
     dataset: Path,
+    store: StoreChoice,
 ) -> None:
     """Draw a projection as an interactive HTML page that works offline, or
     one of the analyst pages: figures (tables and charts per indicator), map
@@ -463,10 +627,8 @@ def view(
     from ipgraph import charts
 
     if all_views:
-        pages = charts.write_pages(_store(dataset), out)
-        paths = view_module.write_views(
-            validate_module.load_dataset(dataset), out, queries=_projections(), pages=charts.PAGES
-        )
+        pages = charts.write_pages(_analyst_store(store, dataset), out)
+        paths = view_module.write_views(_source(store, dataset), out, queries=_projections(), pages=charts.PAGES)
         count = len(paths) + len(pages)
         console.print(f"Wrote {count} files into {out}; open {out / 'index.html'} in a browser.", soft_wrap=True)
         return
@@ -475,10 +637,10 @@ def view(
     if projection in charts.PAGES:
         if entity is not None:
             raise UserError(f"the {projection} page takes no ENTITY")
-        [path] = charts.write_pages(_store(dataset), out, (projection,), as_file=True)
+        [path] = charts.write_pages(_analyst_store(store, dataset), out, (projection,), as_file=True)
         console.print(f"Wrote {path}.", soft_wrap=True)
         return
-    graph = _projection(dataset, projection, entity, hops)
+    graph = _projection(_source(store, dataset), projection, entity, hops)
     title = f"ipgraph: {graph.graph.get('name') or projection}"
     path = view_module.write_view(graph, out, title=title, physics_limit=physics_limit)
     console.print(f"Wrote {path}: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges.", soft_wrap=True)
@@ -772,14 +934,8 @@ def _params(values: tuple[str, ...]) -> dict[str, str]:
     show_default=True,
     help="table for people; csv/tsv/json/xml are W3C SPARQL results; ttl for CONSTRUCT.",
 )
-@click.option(
-    "--store",
-    type=click.Choice(STORES),
-    default="memory",
-    show_default=True,
-    help="memory (rdflib) for small graphs, oxigraph for large ones.",
-)
-@click.option("--store-path", type=click.Path(path_type=Path), help="Keep the Oxigraph store on disk in this folder.")
+@_store_options("memory", "memory (rdflib) for small graphs, oxigraph for large ones (on disk with --store-path), "
+                "sparql for a remote store.")
 @_dataset_option("The dataset to load.")
 @click.option("--timeout", type=SECONDS, default=5.0, show_default=True, help="Seconds before the query is stopped.")
 @click.option("--limit", type=AT_LEAST_ONE, default=10_000, show_default=True, help="Rows kept; the rest is cut.")
@@ -787,9 +943,7 @@ def _params(values: tuple[str, ...]) -> dict[str, str]:
 @_ALLOW_SERVICE_OPTION
 @click.option("--list", "list_queries", is_flag=True, help="List the named queries and their questions.")
 @_WIDE_OPTION
-def query(
-    name, params, output, store, store_path, dataset, timeout, limit, max_bytes, allow_services, list_queries, wide
-) -> None:
+def query(name, params, output, store, dataset, timeout, limit, max_bytes, allow_services, list_queries, wide) -> None:
     """Ask the graph a question: a named query (NAME: ipgraph's own, or queries/NAME.rq
     of the project, which comes first), a FILE.rq, or - for stdin.
 
@@ -810,6 +964,7 @@ def query(
         ipgraph query measures --param region=吉林省 --wide
         ipgraph query regions-by-industry --param industry=robotics --format csv
         ipgraph query my.rq --store oxigraph --store-path build/oxigraph
+        ipgraph query growth --store sparql --endpoint http://127.0.0.1:7878/query
     """
     from ipgraph import query as query_module
 
@@ -828,10 +983,9 @@ def query(
         text = query_module.NamedQuery.from_file(name)
     else:
         text = query_module.load_named(name, folders)
-    graph = query_module.open_graph(
-        dataset,
-        store,
-        store_path=store_path,
+    store_module.check_limits(timeout=timeout, limit=limit, max_bytes=max_bytes)  # before the store is loaded
+    graph = query_module.Graph(
+        store.open(dataset),
         timeout=timeout,
         limit=limit,
         max_bytes=max_bytes,
@@ -853,18 +1007,7 @@ def query(
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (only this machine by default).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
 @_dataset_option("The dataset to serve.")
-@click.option(
-    "--store",
-    type=click.Choice(STORES),
-    default="oxigraph",
-    show_default=True,
-    help="oxigraph (fast, optionally on disk) or memory (rdflib).",
-)
-@click.option(
-    "--store-path",
-    type=click.Path(path_type=Path),
-    help="Keep the Oxigraph store on disk in this folder; a restart on an unchanged dataset skips loading.",
-)
+@_store_options("oxigraph", "oxigraph (fast, on disk with --store-path), memory (rdflib) or sparql (a remote store).")
 @click.option("--timeout", type=SECONDS, default=10.0, show_default=True, help="Seconds before a query is stopped.")
 @click.option(
     "--max-rows", type=AT_LEAST_ONE, default=10_000, show_default=True, help="Rows (or triples) a query returns."
@@ -926,7 +1069,6 @@ def serve(
     port,
     dataset,
     store,
-    store_path,
     timeout,
     max_rows,
     max_bytes,
@@ -987,7 +1129,10 @@ def serve(
         public_url=public_url,
         watch=watch,
     )
-    app = serve_module.open_app(dataset, store, store_path, config)
+    if store.persistent and not (dataset.exists() or dataset.is_symlink()):
+        app = serve_module.create_app(store.open(dataset), config)  # a store loaded elsewhere, served as it is
+    else:
+        app = serve_module.open_app(dataset, store.kind, store.path, config, store.remote)
     if get_path is not None:
         status, _, body = serve_module.get(app, get_path, accept)
         sys.stdout.buffer.write(body)
@@ -997,7 +1142,7 @@ def serve(
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     console.print(
-        f"Serving {dataset} ({store} store) at http://{host}:{port}/ — SPARQL endpoint "
+        f"Serving {dataset} ({store.kind} store) at http://{host}:{port}/ — SPARQL endpoint "
         f"http://{host}:{port}/sparql; Ctrl-C stops.",
         markup=False,
         soft_wrap=True,

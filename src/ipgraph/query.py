@@ -42,6 +42,7 @@ from ipgraph.store import (
     DEFAULT_LIMIT,
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT,
+    RemoteConfig,
     Result,
     Store,
     check_limits,
@@ -371,13 +372,15 @@ def open_graph(
     max_bytes: int | None = DEFAULT_MAX_BYTES,
     allow_services: tuple[str, ...] | list[str] = (),
     queries: Folders = None,
+    remote: RemoteConfig | None = None,
 ) -> Graph:
     """Load ``dataset`` into a store and return a :class:`Graph` to query.
 
     Parameters:
         dataset: the TriG file written by ``ipgraph build`` (or .nq/.ttl/.nt).
-        store: ``"memory"`` (rdflib, default) or ``"oxigraph"``.
-        store_path: a folder for a persistent Oxigraph store.
+        store: ``"memory"`` (rdflib, default), ``"oxigraph"`` or ``"sparql"``.
+        store_path: a folder for a persistent Oxigraph store (synced graph by graph).
+        remote: for ``"sparql"``, the remote store (synced graph by graph).
         timeout: seconds a query may run (``None``: no limit, run in this process).
         limit: rows a query may return (``None``: all).
         max_bytes: bytes of results a query may return before it is stopped
@@ -388,7 +391,7 @@ def open_graph(
     """
     check_limits(timeout=timeout, limit=limit, max_bytes=max_bytes)  # before the store is loaded
     return Graph(
-        open_store(dataset, store, store_path),
+        open_store(dataset, store, store_path, remote),
         timeout=timeout,
         limit=limit,
         max_bytes=max_bytes,

@@ -588,16 +588,19 @@ def open_app(
     store: str = "oxigraph",
     store_path: str | Path | None = None,
     config: ServeConfig | None = None,
+    remote: store_module.RemoteConfig | None = None,
 ) -> Starlette:
-    """Load ``dataset`` into a store (:func:`ipgraph.store.open_store`) and
-    build the app on it; the app reloads ``dataset`` when a new build
-    replaces it (every ``config.watch`` seconds, and on SIGHUP).
+    """Load ``dataset`` into a store (:func:`ipgraph.store.open_store`; a
+    remote one with ``remote``) and build the app on it; the app reloads
+    ``dataset`` when a new build replaces it (every ``config.watch`` seconds,
+    and on SIGHUP).
 
     Raises:
-        StoreError: unknown store kind, missing or broken dataset.
+        StoreError: unknown store kind, missing or broken dataset, a remote
+            store that cannot be reached.
     """
-    config = replace(config or ServeConfig(), dataset=Path(dataset), store_kind=store)
-    return create_app(store_module.open_store(dataset, store, store_path), config)
+    config = replace(config or ServeConfig(), dataset=Path(dataset), store_kind=store, store_remote=remote)
+    return create_app(store_module.open_store(dataset, store, store_path, remote), config)
 
 
 def get(app: Starlette, path: str, accept: str | None = None) -> tuple[int, str, bytes]:

@@ -157,6 +157,8 @@ class ServeConfig:
     cache_seconds: int = 60
     dataset: Path | None = None
     store_kind: str | None = None
+    #: For a remote store (``store_kind="sparql"``): where it answers; a new build is synced into it.
+    store_remote: store_module.RemoteConfig | None = None
     watch: float = 1.0
     #: Analyst pages to mount and link from the menu (:class:`AnalystPage`); by default
     #: :func:`analyst_pages` (figures, map, timeline); ``()`` for none.
@@ -595,7 +597,8 @@ class Server:
             try:
                 # A persistent store stays as it is on disk (other generations may
                 # be reading it); a reloaded build lives in memory until a restart.
-                store = store_module.open_store(self.config.dataset, kind)
+                # A remote store is synced graph by graph (each graph swapped in one update).
+                store = store_module.open_store(self.config.dataset, kind, remote=self.config.store_remote)
                 search = self.index(store)
             except IpgraphError as error:
                 self._failed = stamp

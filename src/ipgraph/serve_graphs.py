@@ -129,6 +129,17 @@ def iter_quads(store: store_module.Store, graph: str | None, *, union: bool = Fa
                 name = ox.DefaultGraph() if default else _ox_term(context)
                 yield ox.Quad(_ox_term(s), _ox_term(p), _ox_term(o), name)
         return
+    if isinstance(store, store_module.SparqlStore):
+        quads = store.quads(graph)  # graph by graph, never the whole store in one answer
+        if not union:
+            yield from quads
+            return
+        seen = set()
+        for quad in quads:
+            if quad.triple not in seen:
+                seen.add(quad.triple)
+                yield ox.Quad(quad.subject, quad.predicate, quad.object)
+        return
     raise TypeError(f"cannot read graphs of a {type(store).__name__}")
 
 

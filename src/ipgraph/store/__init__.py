@@ -1,14 +1,20 @@
 """Stores that hold the built dataset and answer SPARQL, and the safe way to ask them.
 
-Two stores, one behaviour:
+Three stores, one behaviour:
 
 - :class:`MemoryStore` (:mod:`ipgraph.store.memory`) — an rdflib ``Dataset``
   in memory; the default for the seed graph (a few thousand triples).
 - :class:`OxigraphStore` (:mod:`ipgraph.store.oxigraph`) — pyoxigraph, in
   memory or persistent on disk, loaded with Oxigraph's bulk loader; for large
   graphs (about 30x faster than rdflib on joins and aggregates at 1M triples).
+  On disk it is kept in step with the built files graph by graph
+  (:mod:`ipgraph.store.sync`): only the graphs that changed are loaded.
+- :class:`SparqlStore` (:mod:`ipgraph.store.sparql`) — any SPARQL 1.1
+  triplestore over HTTP (Oxigraph server, Virtuoso, GraphDB, ...): graphs
+  loaded by the Graph Store Protocol and swapped in by one update each,
+  queries sent by the SPARQL Protocol after the guard read them.
 
-Both query the union of all named graphs as the default graph, so a query
+All three query the union of all named graphs as the default graph, so a query
 needs no ``GRAPH`` clause to see the facts of every source.
 
 Every query goes through :func:`execute`, which
@@ -22,7 +28,8 @@ Every query goes through :func:`execute`, which
    fetched or read from a file; a protocol dataset overrides them;
 3. binds parameters as RDF terms (pyoxigraph ``substitutions``, rdflib
    ``initBindings``), never by pasting text into the query;
-4. runs the query in a worker process (:mod:`ipgraph.store.workers`) that is
+4. runs the query in a worker process (a remote store runs it itself, bounded
+   by the request's timeout) (:mod:`ipgraph.store.workers`) that is
    killed when the timeout passes (neither engine can be interrupted from
    Python once it is inside a join), and that cannot open a connection or a
    file the query was not allowed (:mod:`ipgraph.store.sandbox`). Workers are
@@ -57,6 +64,8 @@ from ipgraph.store.base import UNION, QueryDataset, Result, Store, _graph_result
 from ipgraph.store.guard import CheckedQuery, check_query, query_error, split_dataset
 from ipgraph.store.memory import MemoryStore
 from ipgraph.store.oxigraph import OxigraphStore
+from ipgraph.store.sparql import RemoteConfig, SparqlStore
+from ipgraph.store.sync import SyncReport
 from ipgraph.store.workers import run_in_worker, too_large
 
 __all__ = [
@@ -69,12 +78,16 @@ __all__ = [
     "MemoryStore",
     "OxigraphStore",
     "QueryDataset",
+    "RemoteConfig",
     "Result",
+    "SparqlStore",
     "Store",
+    "SyncReport",
     "check_limits",
     "check_query",
     "execute",
     "open_store",
+    "select_rows",
     "split_dataset",
     "to_python",
 ]
@@ -86,35 +99,77 @@ DEFAULT_LIMIT = 10_000
 #: Bytes of results a query may return (as the engine serialises them) before it is stopped.
 DEFAULT_MAX_BYTES = 64 << 20
 #: Store kinds that :func:`open_store` knows.
-STORES = ("memory", "oxigraph")
+STORES = ("memory", "oxigraph", "sparql")
 
 
-def open_store(dataset: str | Path, kind: str = "memory", path: str | Path | None = None) -> Store:
+def open_store(
+    dataset: str | Path | None,
+    kind: str = "memory",
+    path: str | Path | None = None,
+    remote: RemoteConfig | None = None,
+) -> Store:
     """Load ``dataset`` (a TriG file written by ``ipgraph build``), and the
-    enrichment graphs beside it (``ipgraph link enrich``), into a new store.
+    enrichment graphs beside it (``ipgraph link enrich``), into a store.
 
     Parameters:
-        dataset: the RDF file to load.
-        kind: ``"memory"`` (rdflib) or ``"oxigraph"``.
-        path: for ``"oxigraph"``, a folder for a persistent store on disk.
+        dataset: the RDF file to load; ``None`` opens a persistent store
+            (on disk, or remote) as it is, without syncing it.
+        kind: ``"memory"`` (rdflib), ``"oxigraph"`` or ``"sparql"`` (a remote store).
+        path: for ``"oxigraph"``, a folder for a persistent store on disk,
+            synced graph by graph (unchanged files are not even read).
+        remote: for ``"sparql"``, where the store answers; it is synced
+            graph by graph as well. Its ``last_sync`` says what changed.
 
     Raises:
-        StoreError: unknown store kind, missing or broken file.
+        StoreError: unknown store kind, missing or broken file, a remote
+            store that cannot be reached or refuses a graph (naming both).
     """
-    files = dataset_files(dataset)
+    files = dataset_files(dataset) if dataset is not None else []
+    if dataset is None and not (kind == "sparql" or (kind == "oxigraph" and path is not None)):
+        raise StoreError("only a persistent store (--store-path, or --store sparql) can be opened without a dataset")
+    if path is not None and kind != "oxigraph":
+        raise StoreError("a store path needs the oxigraph store (--store oxigraph)")
+    if remote is not None and kind != "sparql":
+        raise StoreError("an endpoint needs the sparql store (--store sparql)")
     if kind == "memory":
-        if path is not None:
-            raise StoreError("a store path needs the oxigraph store (--store oxigraph)")
         store: Store = MemoryStore()
         for file in files:
             store.load(file)
     elif kind == "oxigraph":
-        store = OxigraphStore(path).load(*files)
+        if not files and not (Path(path) / OxigraphStore.MARK).is_file():  # before the folder is made
+            raise StoreError("no loaded store here (fill it with 'ipgraph load')", path=path)
+        store = OxigraphStore(path).load(*files) if files else OxigraphStore(path).as_is()
+    elif kind == "sparql":
+        if remote is None:
+            raise StoreError("the sparql store needs an endpoint (--endpoint URL)")
+        store = SparqlStore(remote).load(*files) if files else SparqlStore(remote)
     else:
         raise StoreError(f"unknown store {kind!r}; expected one of {', '.join(STORES)}")
     store.start_workers()
     return store
 
+
+def select_rows(store: Store, query: str) -> tuple[list[str], list[tuple]]:
+    """Every row of a trusted SELECT (a projection's), without row or byte
+    limits: one query on a local store; pages of a query on a remote one
+    (:meth:`SparqlStore.select_pages`), so no answer is larger than a page.
+    Returns the variables and the rows (pyoxigraph terms, ``None`` where unbound).
+
+    Raises:
+        QueryError: the query does not parse, or is not a SELECT.
+    """
+    checked = check_query(query)
+    if checked.form != "SELECT":
+        raise QueryError(f"expected a SELECT query, not {checked.form}")
+    if isinstance(store, SparqlStore):
+        variables: list[str] = []
+        rows: list[tuple] = []
+        for page in store.select_pages(checked):
+            variables = variables or page.variables
+            rows.extend(page.rows)
+        return variables, rows
+    result = execute(store, query, timeout=None, limit=None, max_bytes=None)
+    return result.variables, result.rows
 
 
 class _Bounded(io.BytesIO):
@@ -175,7 +230,11 @@ def execute(
         dataset = checked.dataset  # a protocol dataset, when given, overrides FROM (SPARQL 1.1 Protocol 2.1.4)
     bindings = dict(bindings or {})
     started = time.perf_counter()
-    if timeout is None or not hasattr(os, "fork"):
+    if isinstance(store, SparqlStore):
+        buffer = _Bounded(max_bytes)
+        store.run_query(checked, bindings, buffer, dataset, timeout=timeout)
+        payload = buffer.getvalue()
+    elif timeout is None or not hasattr(os, "fork"):
         buffer = _Bounded(max_bytes)
         try:
             store._evaluate(checked, bindings, buffer, limit, dataset)
