@@ -27,8 +27,10 @@ Beside ``build/ipgraph.trig`` the build keeps ``build/ipgraph.parts/``:
 ``graphs/`` (each named graph as a standalone TriG file, named by its
 graph and the hash of its inputs), ``read/`` (the cache of read facts
 files) and ``state.json`` (for each facts file and named graph, the hashes
-of its inputs and its file). A missing or unreadable state means a full
-build, with a note. A build holds a lock (``flock``) on the output's folder,
+of its inputs and its file). New parts are staged in a temporary folder and
+moved into place only after ``ipgraph.trig`` is written, so a failed or
+killed build leaves the last one whole. A missing or unreadable state means
+a full build, with a note. A build holds a lock (``flock``) on the output's folder,
 so a second build of the same project waits for the first.
 
 Example:
@@ -49,9 +51,10 @@ import pickle
 import secrets
 import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,6 +83,8 @@ STATE_VERSION = 1
 #: The modules whose code decides the graphs; their bytes are part of every hash.
 _CODE = ("build", "pipeline", "facts", "figures", "validate", "periods", "namespaces", "vocab", "yamlfile", "mappings")
 _PREFIXES = dict(sorted(PREFIXES.items()))
+#: The prefix of the folders (in the temporary folder) where a build stages its new parts.
+_STAGING = "ipgraph-build-"
 _HEADER = pyoxigraph.serialize([], format=pyoxigraph.RdfFormat.TRIG, prefixes=_PREFIXES) or b""
 
 
@@ -552,8 +557,8 @@ def _run(data_dir: Path, ontology_dir: Path, out: Path, jobs: int, progress: Pro
     shapes = parse_turtle(ontology_dir / "shapes.ttl")
     vocabulary = load_vocabulary(data_dir / "vocab")
     shared_key = _shared_key(code, data_dir, ontology_dir, DATACUBE_QUERIES)
-    created = [folder for folder in [out.parent, parts.root] if not folder.exists()]
-    staging = parts.root / f".staging-{os.getpid()}-{secrets.token_hex(4)}"
+    # New parts are made outside the project until the build succeeds: a failed build changes nothing there.
+    staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-"))
     context = multiprocessing.get_context("fork")
     try:
         with ProcessPoolExecutor(jobs, mp_context=context) if jobs > 1 else _no_pool() as pool:
@@ -620,14 +625,9 @@ def _run(data_dir: Path, ontology_dir: Path, out: Path, jobs: int, progress: Pro
 
         graphs.write_atomic(out, pieces(), rdf_format="trig", quads=total)
         _commit(parts, staging, chunks, reader.files, code, shared_key)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        for folder in reversed(created):
-            with suppress(OSError):
-                folder.rmdir()
-        raise
     finally:
         _SHARED = None
+        shutil.rmtree(staging, ignore_errors=True)
     names = bind_prefixes(Graph(bind_namespaces="none")).namespace_manager
     counts = {URIRef(graph).n3(names): chunks[graph].quads for graph in order if chunks[graph].quads}
     result = graphs.summarize_counts(counts, facts, out, figures)
@@ -719,9 +719,9 @@ def _commit(parts: _Parts, staging: Path, chunks: dict[str, _Chunk], files: dict
     parts.graphs.mkdir(parents=True, exist_ok=True)
     parts.read.mkdir(parents=True, exist_ok=True)
     for path in sorted(staging.glob("*.trig")):
-        os.replace(path, parts.graphs / path.name)
+        shutil.move(path, parts.graphs / path.name)  # a rename, or a copy from another file system
     for path in sorted((staging / "read").glob("*.pickle")):
-        os.replace(path, parts.read / path.name)
+        shutil.move(path, parts.read / path.name)
     state = {
         "version": STATE_VERSION,
         "code": code,
@@ -733,7 +733,6 @@ def _commit(parts: _Parts, staging: Path, chunks: dict[str, _Chunk], files: dict
         },
     }
     graphs.write_atomic(parts.state_path, (json.dumps(state, indent=1, sort_keys=True) + "\n").encode("utf-8"))
-    shutil.rmtree(staging, ignore_errors=True)
     used = {chunk.file for chunk in chunks.values()}
     for path in parts.graphs.iterdir():
         if path.name not in used:
@@ -742,7 +741,7 @@ def _commit(parts: _Parts, staging: Path, chunks: dict[str, _Chunk], files: dict
     for path in parts.read.iterdir():
         if path.name not in used:
             path.unlink(missing_ok=True)
-    for path in parts.root.glob(".staging-*"):
-        pid = path.name.split("-")[1]
+    for path in Path(tempfile.gettempdir()).glob(f"{_STAGING}*"):
+        pid = path.name.removeprefix(_STAGING).split("-")[0]
         if pid.isdigit() and not graphs._alive(int(pid)):
-            shutil.rmtree(path, ignore_errors=True)
+            shutil.rmtree(path, ignore_errors=True)  # of a build that was killed
