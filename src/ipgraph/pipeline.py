@@ -164,8 +164,10 @@ class _Shared:
 
     vocabulary: Vocabulary
     superclasses: graphs._Superclasses
-    #: Ontology, vocabulary and registry, and the type of each article the registry cites.
-    base: Graph
+    #: What the vocabulary and registry graphs say of each node (and the type
+    #: of each article the registry cites), by subject.
+    descriptions: dict[URIRef, tuple[tuple, ...]]
+    #: The ontology, vocabulary and registry graphs, for the Data Cube constraints.
     base_ntriples: bytes
     shapes: Graph
     datacube: Path
@@ -244,18 +246,28 @@ def _build_source(job: _SourceJob) -> _Chunk | str:
 
 
 def _validate(graph: Graph, context: Graph, focus: list[URIRef]) -> list[Violation]:
-    """SHACL at ``focus`` on ``graph`` with ``context`` and the shared graphs:
-    the triples that are not in the shared graph are added to it for the
-    check and taken out again (a copy per source would cost the shared graph's size)."""
-    base = _SHARED.base
-    added = [triple for source in (graph, context) for triple in source if triple not in base]
-    for triple in added:
-        base.add(triple)
-    try:
-        return check_nodes(base, _SHARED.shapes, focus)
-    finally:
-        for triple in added:
-            base.remove(triple)
+    """SHACL at ``focus`` on ``graph`` with ``context`` and what the shared
+    graphs say of the nodes they name: each node's description, and the
+    types of the nodes those descriptions name. The shapes look at a focus
+    node's values and their classes (superclasses are stated, so no
+    ``rdfs:subClassOf`` is needed), so this gives the result of validating
+    against all of the shared graphs, at the cost of what the source names."""
+    descriptions = _SHARED.descriptions
+    data = Graph()
+    data += graph
+    data += context
+    named = {node for triple in data for node in (triple[0], triple[2]) if isinstance(node, URIRef)}
+    seen = set()
+    for node in named:
+        for triple in descriptions.get(node, ()):
+            data.add(triple)
+            if isinstance(triple[2], URIRef) and triple[2] not in named and triple[2] not in seen:
+                seen.add(triple[2])
+    for node in seen:
+        for triple in descriptions.get(node, ()):
+            if triple[1] == RDF.type:
+                data.add(triple)
+    return check_nodes(data, _SHARED.shapes, focus)
 
 
 def _write_chunk(graph: str, key: str, quads: list[pyoxigraph.Quad]) -> _Chunk:
@@ -568,21 +580,26 @@ def _run(data_dir: Path, ontology_dir: Path, out: Path, jobs: int, progress: Pro
         figures = compare(facts)
         superclasses = graphs._Superclasses(ontology)
         shared = _shared_graphs(facts, ontology, vocabulary, superclasses)
-        base = bind_prefixes(Graph(bind_namespaces="none"))
-        for graph in shared.values():
-            base += graph
+        described = Graph()
+        for name, graph in shared.items():
+            if name != graphs.ONTOLOGY_GRAPH:
+                described += graph
         for record in facts.of_source(None):
             for ident in record.provenance:
                 if ident in facts.sources:
                     article = IPGR[f"source/{ident}"]
                     for cls in [SCHEMA.NewsArticle, *superclasses.of(SCHEMA.NewsArticle)]:
-                        base.add((article, RDF.type, cls))
+                        described.add((article, RDF.type, cls))
+        descriptions: dict[URIRef, list[tuple]] = {}
+        for triple in described:
+            descriptions.setdefault(triple[0], []).append(triple)
+        cube = (triple for graph in shared.values() for triple in graph)
         _SHARED = _Shared(
             vocabulary=vocabulary,
             superclasses=superclasses,
-            base=base,
+            descriptions={node: tuple(triples) for node, triples in descriptions.items()},
             base_ntriples=pyoxigraph.serialize(
-                (pyoxigraph.Triple(_ox(s), _ox(p), _ox(o)) for s, p, o in base), format=pyoxigraph.RdfFormat.N_TRIPLES
+                (pyoxigraph.Triple(_ox(s), _ox(p), _ox(o)) for s, p, o in cube), format=pyoxigraph.RdfFormat.N_TRIPLES
             ),
             shapes=shapes,
             datacube=DATACUBE_QUERIES,
@@ -681,7 +698,7 @@ def _shared_chunks(shared, figures, facts, vocabulary, superclasses, data_dir, p
             chunks[str(name)] = _Chunk(str(name), chunk.file, chunk.quads, chunk.sha256, registry_key)
             continue
         if name == graphs.REGISTRY_GRAPH:
-            violations = check_nodes(_SHARED.base, shapes, sorted(set(graph.subjects()), key=str))
+            violations = _validate(graph, Graph(), sorted(set(graph.subjects()), key=str))
             if violations:
                 report = "\n\n".join(map(str, violations)) + f"\n\n{len(violations)} violation(s)."
                 raise ValidationError(f"the graph breaks {len(violations)} constraint(s)", report=report)
