@@ -755,17 +755,7 @@ def _entity_class(record: Record) -> URIRef:
     return _CLASSES[record.kind]
 
 
-def summarize(dataset: Dataset, facts: Facts, path: Path, figures: list[Figure]) -> BuildResult:
-    """:func:`summarize_counts` of a dataset's named graphs."""
-    names = dataset.namespace_manager
-    graphs = {}
-    for graph in sorted(dataset.graphs(), key=lambda g: str(g.identifier)):
-        if size := len(graph):
-            graphs[graph.identifier.n3(names)] = size
-    return summarize_counts(graphs, facts, path, figures)
-
-
-def summarize_counts(graphs: dict[str, int], facts: Facts, path: Path, figures: list[Figure]) -> BuildResult:
+def summarize(graphs: dict[str, int], facts: Facts, path: Path, figures: list[Figure]) -> BuildResult:
     """Entities by their most specific class (each declared once: in the
     registry or one facts file); and, per source and for the whole graph,
     facts, figures and quotes; ``graphs``: the triples of each named graph.

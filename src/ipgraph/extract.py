@@ -524,11 +524,7 @@ def _figures(context: _Context, sentences: list[_Sentence]) -> list[dict[str, An
             if _PERCENT_AFTER.match(tail) or re.match(r"\s?times\b", tail):
                 continue
             candidates.append(match)
-        breakdowns = {
-            index
-            for index, match in enumerate(candidates)
-            if _BREAKDOWN.search(text[: match.start()])
-        }
+        breakdowns = {index for index, match in enumerate(candidates) if _BREAKDOWN.search(text[: match.start()])}
         drafted: list[str] = []  # the indicators of this sentence's figures so far
         listed: dict[int, tuple[Decimal, int]] = {}  # candidate index -> (change, end of the list)
         for listing in _YOY_LIST.finditer(text):
@@ -754,7 +750,7 @@ def _agencies(context: _Context) -> list[tuple[int, int, str]]:
 
 
 def _people(context: _Context) -> list[dict[str, Any]]:
-    """"NAME, TITLE of ORG" where ORG is a known agency."""
+    """ "NAME, TITLE of ORG" where ORG is a known agency."""
     titles = sorted(_lexicon("people")["titles"], key=len, reverse=True)
     title = "|".join(re.escape(t) for t in titles)
     pattern = re.compile(

@@ -647,7 +647,7 @@ def _run(data_dir: Path, ontology_dir: Path, out: Path, jobs: int, progress: Pro
         shutil.rmtree(staging, ignore_errors=True)
     names = bind_prefixes(Graph(bind_namespaces="none")).namespace_manager
     counts = {URIRef(graph).n3(names): chunks[graph].quads for graph in order if chunks[graph].quads}
-    result = graphs.summarize_counts(counts, facts, out, figures)
+    result = graphs.summarize(counts, facts, out, figures)
     result.rebuilt = len(built)
     result.notes = notes
     return result
@@ -690,7 +690,9 @@ def _shared_chunks(shared, figures, facts, vocabulary, superclasses, data_dir, p
     identity link per target) and no shape constrains its predicates.
     """
     chunks = {}
-    registry_key = _sha(shared_key, repr(sorted(facts.sources)))
+    # The registry graph depends on the shared files and on which of the ids its records cite are sources.
+    cited = {ident for record in facts.of_source(None) for ident in record.provenance if ident in facts.sources}
+    registry_key = _sha(shared_key, repr(sorted(cited)))
     for name, graph in shared.items():
         entry = state["graphs"].get(str(name), {})
         chunk = _valid_chunk(parts, entry, registry_key)

@@ -356,9 +356,7 @@ def entity_context(iri: str, rows: list[dict], evidence: list[dict], base: str =
         by_graph = tables[direction].setdefault(
             graph, {"graph": value(row["g"]) if row.get("g") is not None else None, "groups": {}}
         )
-        group = by_graph["groups"].setdefault(
-            predicate, {"predicate": value(row["p"], row.get("pLabel")), "terms": []}
-        )
+        group = by_graph["groups"].setdefault(predicate, {"predicate": value(row["p"], row.get("pLabel")), "terms": []})
         term = value(row["o"], row.get("oLabel"))
         group["terms"].append(term)
         if direction == "out" and predicate in _EXTERNAL and isinstance(row["o"], ox.NamedNode):

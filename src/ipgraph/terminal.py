@@ -29,6 +29,4 @@ def printable(text: str) -> str:
     """``text`` with control, format and line/paragraph-separator characters
     (C0, C1, DEL, U+200E/F, U+202A–E, U+2066–9, U+2028/9, ...) written as
     backslash escapes; everything else, Chinese included, as it is."""
-    return "".join(
-        _escape(c) if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text
-    )
+    return "".join(_escape(c) if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text)

@@ -26,7 +26,7 @@ from rdflib.exceptions import ParserError
 from rdflib.namespace import SH
 
 from ipgraph import layout
-from ipgraph.errors import IpgraphError, StoreError, ValidationError
+from ipgraph.errors import IpgraphError, StoreError
 from ipgraph.namespaces import RDFS, bind_prefixes
 from ipgraph.yamlfile import read_text, regular_file
 
@@ -42,7 +42,6 @@ __all__ = [
     "load_dataset",
     "parse_turtle",
     "validate_file",
-    "validate_graph",
 ]
 
 #: The Data Cube normalisation updates and integrity-constraint ASK queries (package data).
@@ -301,18 +300,6 @@ def _show(node, names) -> str:
     if isinstance(node, Literal):
         return node.n3()
     return str(node)
-
-
-def validate_graph(graph: Graph, shapes: str | Path, datacube: str | Path | None = DATACUBE_QUERIES) -> Report:
-    """Like :func:`check`, but raise when the graph does not conform.
-
-    Raises:
-        ValidationError: with the readable report in ``.report``.
-    """
-    report = check(graph, shapes, datacube)
-    if not report.conforms:
-        raise ValidationError(f"the graph breaks {len(report.violations)} constraint(s)", report=str(report))
-    return report
 
 
 def validate_file(path: str | Path, shapes: str | Path, datacube: str | Path | None = DATACUBE_QUERIES) -> Report:

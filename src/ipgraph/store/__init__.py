@@ -116,7 +116,6 @@ def open_store(dataset: str | Path, kind: str = "memory", path: str | Path | Non
     return store
 
 
-
 class _Bounded(io.BytesIO):
     """The in-process result buffer: raises past ``max_bytes``."""
 

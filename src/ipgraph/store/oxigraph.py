@@ -23,7 +23,6 @@ _OX_FORMATS = {
 }
 
 
-
 class OxigraphStore(Store):
     """The dataset in a pyoxigraph ``Store``, in memory or on disk at ``path``.
 
