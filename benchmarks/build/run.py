@@ -158,21 +158,21 @@ def plot(results: dict, path: Path) -> None:
 
     figure, axes = plt.subplots(figsize=(6.4, 4.4))
     for jobs, marker in ((1, "o"), (2, "s")):
-        points = sorted((r["triples"], r["seconds"]) for r in results["builds"] if r["jobs"] == jobs)
+        points = sorted((r["triples"], r["cpu_seconds"]) for r in results["builds"] if r["jobs"] == jobs)
         if points:
             axes.plot(*zip(*points, strict=True), marker=marker, label=f"ipgraph build --jobs {jobs}")
-    points = sorted((r["triples"], r["bulk_load_seconds"]) for r in results["builds"] if "bulk_load_seconds" in r)
+    points = sorted((r["triples"], r["bulk_load_cpu_seconds"]) for r in results["builds"] if "bulk_load_seconds" in r)
     if points:
         axes.plot(*zip(*points, strict=True), marker="^", label="pyoxigraph bulk load of its N-Quads")
     if results["builds"]:
         low = min(r["triples"] for r in results["builds"])
         high = max(r["triples"] for r in results["builds"])
-        base = min(r["seconds"] for r in results["builds"] if r["triples"] == low)
+        base = min(r["cpu_seconds"] for r in results["builds"] if r["triples"] == low)
         axes.plot([low, high], [base, base * high / low], linestyle=":", color="grey", label="linear")
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xlabel("triples")
-    axes.set_ylabel("seconds (wall clock, 2 shared cores)")
+    axes.set_ylabel("CPU seconds (build and workers)")
     axes.set_title("ipgraph build on synthetic corpora")
     axes.grid(True, which="both", alpha=0.3)
     axes.legend()
@@ -215,7 +215,11 @@ def main() -> None:
     )
     parser.add_argument("--incremental", type=int, default=1000, help="sources of the incremental rebuild")
     parser.add_argument("--work", type=Path, default=None, help="scratch folder [default: a temporary one]")
+    parser.add_argument("--plot-only", action="store_true", help="redraw scaling.png from results.json")
     args = parser.parse_args()
+    if args.plot_only:
+        plot(json.loads((HERE / "results.json").read_text(encoding="utf-8")), HERE / "scaling.png")
+        return
     work = args.work or Path(tempfile.mkdtemp(prefix="ipgraph-bench-build-"))
     work.mkdir(parents=True, exist_ok=True)
     results = {"builds": [], "machine": f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB"}
