@@ -66,7 +66,7 @@ import ipgraph
 from ipgraph import build as graphs
 from ipgraph.errors import OutputError, ValidationError
 from ipgraph.facts import KINDS, Facts, FactsFile, Record, load_facts, read_facts_file
-from ipgraph.figures import Figure, check_keys, compare
+from ipgraph.figures import Figure, check_keys, compare, figure_iri, scope_iri
 from ipgraph.layout import DATACUBE_QUERIES, ONTOLOGY
 from ipgraph.mappings import LINKS_GRAPH, links_graph
 from ipgraph.namespaces import IPGR, PREFIXES, RDF, SCHEMA, XSD, bind_prefixes
@@ -513,10 +513,13 @@ def _figures_graph(figures: list[Figure], facts: Facts, vocabulary: Vocabulary, 
     return graph
 
 
-def _typed_subjects(facts: Facts, shared: Iterable[Graph]) -> set[URIRef]:
+def _typed_subjects(facts: Facts, shared: Iterable[Graph], figures: list[Figure]) -> set[URIRef]:
     """Every IRI the dataset gives a type (what a mapping may have as
-    subject), from the facts: what each source's graph types, without reading it."""
+    subject), from the facts, the ontology, vocabulary and registry graphs and
+    the figure keys: what each source's graph and the figures graph type,
+    without reading them."""
     subjects = {s for graph in shared for s in graph.subjects(RDF.type, None) if isinstance(s, URIRef)}
+    subjects.update(node for figure in figures for node in (figure_iri(figure.key), scope_iri(figure.key[3])))
     for slug, source in facts.sources.items():
         subjects.add(IPGR[f"source/{slug}"])
         subjects.add(graphs.dataset_iri(slug))
@@ -705,29 +708,45 @@ def _shared_chunks(shared, figures, facts, vocabulary, superclasses, data_dir, p
                 report = "\n\n".join(map(str, violations)) + f"\n\n{len(violations)} violation(s)."
                 raise ValidationError(f"the graph breaks {len(violations)} constraint(s)", report=report)
         chunks[str(name)] = _write_staged(str(name), registry_key, graph)
-    figures_graph = _figures_graph(figures, facts, vocabulary, superclasses)
-    targeted = _targeted(shapes)
-    if any(cls in targeted for cls in set(figures_graph.objects(None, RDF.type))):
-        violations = _validate(figures_graph, Graph(), sorted(set(figures_graph.subjects()), key=str))
-        if violations:
-            report = "\n\n".join(map(str, violations)) + f"\n\n{len(violations)} violation(s)."
-            raise ValidationError(f"the graph breaks {len(violations)} constraint(s)", report=report)
-    chunks[str(graphs.FIGURES_GRAPH)] = _write_staged(
-        str(graphs.FIGURES_GRAPH), _sha(shared_key, "figures"), figures_graph
+    figures_key = _figures_key(shared_key, figures, facts)
+    chunk = _valid_chunk(parts, state["graphs"].get(str(graphs.FIGURES_GRAPH), {}), figures_key)
+    if chunk is None:
+        figures_graph = _figures_graph(figures, facts, vocabulary, superclasses)
+        targeted = _targeted(shapes)
+        if any(cls in targeted for cls in set(figures_graph.objects(None, RDF.type))):
+            violations = _validate(figures_graph, Graph(), sorted(set(figures_graph.subjects()), key=str))
+            if violations:
+                report = "\n\n".join(map(str, violations)) + f"\n\n{len(violations)} violation(s)."
+                raise ValidationError(f"the graph breaks {len(violations)} constraint(s)", report=report)
+        chunk = _write_staged(str(graphs.FIGURES_GRAPH), figures_key, figures_graph)
+    chunks[str(graphs.FIGURES_GRAPH)] = _Chunk(
+        str(graphs.FIGURES_GRAPH), chunk.file, chunk.quads, chunk.sha256, figures_key
     )
-    links = links_graph(data_dir / "mappings", _typed_subjects(facts, [*shared.values(), figures_graph]))
-    chunks[str(LINKS_GRAPH)] = _write_staged(str(LINKS_GRAPH), _sha(shared_key, "links"), links)
+    links = links_graph(data_dir / "mappings", _typed_subjects(facts, shared.values(), figures))
+    quads = _quads(LINKS_GRAPH, links)  # always made anew (it is small): named by its content
+    chunks[str(LINKS_GRAPH)] = _write_chunk(str(LINKS_GRAPH), _sha(shared_key, *map(str, quads)), quads)
     return chunks
 
 
+def _figures_key(shared_key: str, figures: list[Figure], facts: Facts) -> str:
+    """The hash of what the figures graph is made of: every observation's
+    fields and the labels of what they name (from the registry, vocabularies
+    or any source), so that it is remade only when one of them changed."""
+    digest = hashlib.sha256(shared_key.encode("utf-8"))
+    for figure in figures:
+        for record in figure.observations:
+            digest.update(repr((record.source, record.id, sorted(record.fields.items()))).encode("utf-8"))
+            for ref in _refs(record):
+                named = _record_of(facts, ref)
+                if named is not None and "label" in named.fields:
+                    digest.update(repr((ref, named.fields["label"])).encode("utf-8"))
+    return digest.hexdigest()
+
+
 def _write_staged(name: str, key: str, graph: Graph) -> _Chunk:
+    """Write a shared graph's chunk, named by ``key`` (the hash of its inputs)."""
     quads = _quads(URIRef(name), graph)
-    data = canonical_trig(quads)
-    digest = _sha(data)
-    key = _sha(key, digest)  # figures and links: named by their content, as they are always made anew
-    file = _chunk_name(name, key)
-    graphs.write_atomic(_SHARED.staging / file, data)
-    return _Chunk(graph=name, file=file, quads=len(quads), sha256=digest, key=key)
+    return _write_chunk(name, key, quads)
 
 
 def _commit(parts: _Parts, staging: Path, chunks: dict[str, _Chunk], files: dict, code: str, shared_key: str) -> None:
