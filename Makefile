@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test install build validate lint docs clean bench-query views wheel
+.PHONY: demo test install build validate lint docs clean bench-query bench-build views wheel
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,3 +46,8 @@ clean:
 # Named queries on a synthetic 1M-triple graph, rdflib vs Oxigraph; writes benchmarks/README.md.
 bench-query: install
 	$(BIN)/python benchmarks/query/run.py
+
+# ipgraph build on synthetic corpora (10k to 1M triples, 100 to 2,600 sources, incremental); writes benchmarks/README.md.
+bench-build: install
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/python benchmarks/build/run.py

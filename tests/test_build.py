@@ -436,10 +436,12 @@ def test_a_failed_build_leaves_the_previous_output_untouched(data_copy):
     before = out.read_bytes()
     facts = data_copy / "data" / "facts" / f"{SOURCE}.yaml"
     facts.write_text(facts.read_text(encoding="utf-8").replace("had reached 46,000", "had reached 47,000"), "utf-8")
+    parts = sorted((p.relative_to(out.parent), p.stat().st_mtime_ns) for p in out.parent.rglob("*"))
     with pytest.raises(QuoteError):
         build(data_copy / "data", data_copy / "ontology", out)
     assert out.read_bytes() == before
-    assert sorted(p.name for p in out.parent.iterdir()) == ["ipgraph.trig"]
+    assert sorted((p.relative_to(out.parent), p.stat().st_mtime_ns) for p in out.parent.rglob("*")) == parts
+    assert sorted(p.name for p in out.parent.iterdir()) == ["ipgraph.parts", "ipgraph.trig"]
 
 
 def test_the_build_summary_counts_entities_by_most_specific_class(tmp_path):

@@ -19,6 +19,7 @@ import re
 import secrets
 import stat
 from collections import Counter
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -28,10 +29,8 @@ import pyoxigraph
 from rdflib import Dataset, Graph, Literal, URIRef
 
 from ipgraph.errors import OutputError
-from ipgraph.facts import CONCEPT_PATHS, KINDS, Facts, Record, Source, load_facts
-from ipgraph.figures import Figure, check_keys, compare, figure_iri, key_of, scope_iri, scope_token
-from ipgraph.layout import ONTOLOGY
-from ipgraph.mappings import LINKS_GRAPH, known_subjects, links_graph
+from ipgraph.facts import CONCEPT_PATHS, KINDS, Facts, Record, Source
+from ipgraph.figures import Figure, compare, figure_iri, key_of, scope_iri, scope_token
 from ipgraph.namespaces import (
     DCTERMS,
     IPG,
@@ -51,8 +50,8 @@ from ipgraph.namespaces import (
     XSD,
     bind_prefixes,
 )
-from ipgraph.validate import DATACUBE_QUERIES, parse_turtle, validate_graph
-from ipgraph.vocab import Vocabulary, load_vocabulary
+from ipgraph.validate import parse_turtle
+from ipgraph.vocab import Vocabulary
 
 __all__ = [
     "FIGURES_GRAPH",
@@ -134,6 +133,10 @@ class BuildResult:
     totals: dict[str, int] = field(default_factory=dict)
     #: The figure keys whose sources disagree.
     conflicts: list[Figure] = field(default_factory=list)
+    #: How many sources' graphs this build made (the others were reused from the last build).
+    rebuilt: int = 0
+    #: What the reader should know about this build (e.g. why it rebuilt everything).
+    notes: list[str] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------
@@ -170,7 +173,7 @@ def build_dataset(
     vocabulary_graph += vocabulary.graph()
     superclasses = _Superclasses(ontology)
     superclasses.add_to(vocabulary_graph)
-    labels = _Labels(facts, vocabulary)
+    labels = _Labels(facts.label, vocabulary, facts.sources)
     registry = dataset.graph(REGISTRY_GRAPH)
     _add_provenance(registry, facts)
     for record in facts.of_source(None):
@@ -198,21 +201,28 @@ def _ref(value: tuple[str, str]) -> URIRef:
 
 
 class _Labels:
-    """English labels of facts and concepts, to name derived things."""
+    """English labels of facts and concepts, to name derived things.
 
-    def __init__(self, facts: Facts, vocabulary: Vocabulary) -> None:
-        self._facts = facts
+    ``entity_label(section, id)`` gives the label of an entity (of the facts,
+    or only of those a source refers to); ``sources`` are the slugs of the
+    stored sources, which a registry record's provenance may name."""
+
+    def __init__(
+        self, entity_label: Callable[[str, str], str], vocabulary: Vocabulary, sources: Container[str] = ()
+    ) -> None:
+        self._entity_label = entity_label
         self._vocabulary = vocabulary
+        self._sources = sources
 
     def __call__(self, value: tuple[str, str]) -> str:
         section, ident = value
         if section in KINDS:
-            return self._facts.label(section, ident)
+            return self._entity_label(section, ident)
         return self._vocabulary.concepts[section][ident].label
 
     def is_source(self, ident: str) -> bool:
         """Whether a provenance id names a stored source (else a registry entry)."""
-        return ident in self._facts.sources
+        return ident in self._sources
 
     def scope(self, record: Record) -> str:
         """What an observation counts beyond its indicator: `` in biomedicine
@@ -583,15 +593,19 @@ _CHECK_FORMATS = {
 }
 
 
-def check_rdf(data: bytes, rdf_format: str, path: str | Path, quads: int | None = None) -> None:
-    """Parse ``data`` back with Oxigraph (a conformant parser) and, when
-    ``quads`` is given, count its quads, before it may replace a good file.
+def check_rdf(
+    data: bytes | None, rdf_format: str, path: str | Path, quads: int | None = None, *, written: Path | None = None
+) -> None:
+    """Parse ``data`` (or the file ``written``) back with Oxigraph (a
+    conformant parser) and, when ``quads`` is given, count its quads, before
+    it may replace a good file.
 
     Raises:
         OutputError: the data does not parse, or holds another number of quads.
     """
+    source = {"input": data} if written is None else {"path": str(written)}
     try:
-        count = sum(1 for _ in pyoxigraph.parse(data, format=_CHECK_FORMATS[rdf_format]))
+        count = sum(1 for _ in pyoxigraph.parse(**source, format=_CHECK_FORMATS[rdf_format]))
     except (SyntaxError, ValueError) as error:
         raise OutputError(
             f"the {rdf_format} written does not parse back ({error}); nothing was replaced", path=path
@@ -661,21 +675,26 @@ def check_writable(path: str | Path) -> None:
         return
 
 
-def write_atomic(path: str | Path, data: bytes, *, rdf_format: str | None = None, quads: int | None = None) -> None:
-    """Write ``data`` to ``path`` through a temporary file, fsync and a
-    rename, so a reader never sees half a file and a failure leaves the old
-    one; the file gets the mode the user's umask gives a new file.
+def write_atomic(
+    path: str | Path, data: bytes | Iterable[bytes], *, rdf_format: str | None = None, quads: int | None = None
+) -> None:
+    """Write ``data`` (bytes, or pieces of bytes written one after another)
+    to ``path`` through a temporary file, fsync and a rename, so a reader
+    never sees half a file and a failure leaves the old one; the file gets
+    the mode the user's umask gives a new file.
 
     With ``rdf_format`` (trig, nt, ttl, jsonld) the data is parsed back
-    first (see :func:`check_rdf`). The temporary file is named with the
-    writer's pid, so a later write removes those of writers that were killed.
+    first (see :func:`check_rdf`; pieces are parsed back from the temporary
+    file). The temporary file is named with the writer's pid, so a later
+    write removes those of writers that were killed.
 
     Raises:
         OutputError: the data does not parse back; ``path`` exists and is
             not a regular file; its folder cannot be made or written.
     """
     path = Path(path)
-    if rdf_format is not None:
+    whole = isinstance(data, bytes)
+    if rdf_format is not None and whole:
         check_rdf(data, rdf_format, path, quads)
     check_writable(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
@@ -688,9 +707,12 @@ def write_atomic(path: str | Path, data: bytes, *, rdf_format: str | None = None
         raise OutputError(f"cannot write: {error.strerror or error}", path=path) from None
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
+            for piece in [data] if whole else data:
+                stream.write(piece)
             stream.flush()
             os.fsync(stream.fileno())
+        if rdf_format is not None and not whole:
+            check_rdf(None, rdf_format, path, quads, written=temporary)
         os.replace(temporary, path)
     except OSError as error:
         temporary.unlink(missing_ok=True)
@@ -704,8 +726,14 @@ def build(
     data_dir: str | Path = "data",
     ontology_dir: str | Path | None = None,
     out: str | Path = "build/ipgraph.trig",
+    *,
+    jobs: int | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> BuildResult:
-    """Read ``data_dir``, build and validate the dataset, write it to ``out``.
+    """Read ``data_dir``, build and validate the dataset, write it to ``out``:
+    source by source, in ``jobs`` processes (default: one per core), reusing
+    the graphs of sources that did not change since the last build
+    (:mod:`ipgraph.pipeline`).
 
     Raises:
         FactsError, QuoteError, SourceError: bad input (nothing is written).
@@ -716,21 +744,9 @@ def build(
     ``ontology_dir`` holds ``ipgraph.ttl``, ``datacube.ttl`` and ``shapes.ttl``
     (default: the package's ``ontology/``).
     """
-    ontology_dir = Path(ontology_dir) if ontology_dir is not None else ONTOLOGY
-    ontology = load_ontology(ontology_dir)
-    vocabulary = load_vocabulary(Path(data_dir) / "vocab")
-    facts = load_facts(data_dir, vocabulary)
-    check_keys(facts)
-    figures = compare(facts)
-    dataset = build_dataset(facts, ontology, vocabulary, figures)
-    # The links graph: data/mappings/*.sssom.tsv, checked against the facts (ipgraph.mappings).
-    links = dataset.graph(LINKS_GRAPH)
-    links += links_graph(Path(data_dir) / "mappings", known_subjects(dataset))
-    validate_graph(dataset, ontology_dir / "shapes.ttl", DATACUBE_QUERIES)
-    data = serialize_trig(dataset)
-    quads = sum(len(graph) for graph in dataset.graphs())
-    write_atomic(out, data, rdf_format="trig", quads=quads)
-    return summarize(dataset, facts, Path(out), figures)
+    from ipgraph.pipeline import run
+
+    return run(data_dir, ontology_dir, out, jobs=jobs, progress=progress)
 
 
 def _entity_class(record: Record) -> URIRef:
@@ -739,15 +755,12 @@ def _entity_class(record: Record) -> URIRef:
     return _CLASSES[record.kind]
 
 
-def summarize(dataset: Dataset, facts: Facts, path: Path, figures: list[Figure]) -> BuildResult:
-    """Count triples per named graph; entities by their most specific class
-    (each declared once: in the registry or one facts file); and, per source
-    and for the whole graph, facts, figures and quotes. One pass over each."""
-    names = dataset.namespace_manager
-    graphs = {}
-    for graph in sorted(dataset.graphs(), key=lambda g: str(g.identifier)):
-        if size := len(graph):
-            graphs[graph.identifier.n3(names)] = size
+def summarize(graphs: dict[str, int], facts: Facts, path: Path, figures: list[Figure]) -> BuildResult:
+    """Entities by their most specific class (each declared once: in the
+    registry or one facts file); and, per source and for the whole graph,
+    facts, figures and quotes; ``graphs``: the triples of each named graph.
+    One pass over each."""
+    names = bind_prefixes(Graph(bind_namespaces="none")).namespace_manager
     classes = Counter(
         _entity_class(record).n3(names)
         for record in facts.records.values()

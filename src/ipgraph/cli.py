@@ -11,10 +11,12 @@ import math
 import re
 import shutil
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -241,6 +243,32 @@ class _Group(click.Group):
             raise UserError(str(error)) from None
 
 
+@contextmanager
+def _progress(quiet: bool):
+    """A progress callback for long commands: a bar on stderr when it is a
+    terminal (and not ``quiet``), else nothing."""
+    if quiet or not errors.is_terminal:
+        yield None
+        return
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+    )
+    tasks: dict[str, int] = {}
+
+    def advance(step: str, done: int, total: int) -> None:
+        if step not in tasks:
+            tasks[step] = bar.add_task(step, total=total)
+        bar.update(tasks[step], completed=done, total=total)
+
+    with bar:
+        yield advance
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ipgraph")
 def main() -> None:
@@ -297,24 +325,42 @@ def init(folder: Path) -> None:
     callback=_in_project(lambda project: project.dataset),
     help="The TriG file to write [default: build/ipgraph.trig in the project].",
 )
-def build(data_dir: Path, ontology_dir: Path, out: Path) -> None:
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1, max=512),
+    default=None,
+    help="Worker processes that read and build the sources [default: one per core].",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar (there is none either when stderr is not a terminal).")
+def build(data_dir: Path, ontology_dir: Path, out: Path, jobs: int | None, quiet: bool) -> None:
     """Build the dataset from the facts, validate it, and write it as TriG.
 
     Every quote must stand verbatim in its source; the dataset must pass the
     SHACL shapes. On any error nothing is written and the old file stays.
 
+    The build goes source by source, in parallel, and rebuilds only the
+    sources whose files (or the shared files they rest on: registry,
+    vocabularies, ontology, shapes) changed since the last build; it keeps
+    each named graph and its state in build/ipgraph.parts/ beside the TriG.
+    A second build of the same project waits for the first.
+
     \b
     Example:
         ipgraph build --data data --out build/ipgraph.trig
-        ipgraph build --project my-project
+        ipgraph build --project my-project --jobs 2
     """
-    with console.status("Building the graph…"):
+    with _progress(quiet) as progress:
         try:
-            result = build_module.build(data_dir, ontology_dir, out)
+            result = build_module.build(data_dir, ontology_dir, out, jobs=jobs, progress=progress)
         except ValidationError as error:
             errors.print(error.report, markup=False, soft_wrap=True)
             raise
-    console.print(f"Wrote {result.path}: {result.triples} triples in {len(result.graphs)} named graphs.")
+    for note in result.notes:
+        errors.print(printable(f"Note: {note}"), markup=False, soft_wrap=True)
+    console.print(
+        f"Wrote {result.path}: {result.triples} triples in {len(result.graphs)} named graphs "
+        f"({result.rebuilt} of {len(result.sources)} sources' graphs rebuilt)."
+    )
     graphs = Table("named graph", "triples", title="Named graphs", title_justify="left")
     for name, count in result.graphs.items():
         graphs.add_row(Text(printable(name)), str(count))
@@ -651,12 +697,17 @@ def view(
 # ---------------------------------------------------------------------------
 
 
-
 @main.command()
 @click.option("--sources", type=click.IntRange(min=1), required=True, help="How many sources to generate.")
 @click.option("--seed", type=int, default=0, show_default=True, help="The random seed: same seed, same files.")
-@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True,
-              help="The project data whose registry, vocabularies and sources are copied.")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(path_type=Path),
+    default=Path("data"),
+    show_default=True,
+    help="The project data whose registry, vocabularies and sources are copied.",
+)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="A new or empty folder to write.")
 @click.option(
     "--figures",

@@ -50,6 +50,10 @@ class IpgraphError(Exception):
         self.line = line
         self.field = field
 
+    def __reduce__(self):
+        """Pickled with its attributes (a worker process raises it, the main one reports it)."""
+        return _rebuild, (type(self), self.args, self.__dict__)
+
     def __str__(self) -> str:
         where = ""
         if self.path is not None:
@@ -60,6 +64,13 @@ class IpgraphError(Exception):
         if self.field:
             where += f"{self.field}: "
         return where + self.message
+
+
+def _rebuild(cls: type[IpgraphError], args: tuple, state: dict) -> IpgraphError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class FactsError(IpgraphError):

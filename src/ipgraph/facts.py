@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ipgraph.errors import FactsError, QuoteError, SourceError
+from ipgraph.errors import FactsError, IpgraphError, QuoteError, SourceError
 from ipgraph.periods import Period, PeriodError, parse_period, parse_stated_number, precision
 from ipgraph.vocab import SCHEMES, Vocabulary, closest
 from ipgraph.yamlfile import Map, read_text, read_yaml
@@ -40,12 +40,15 @@ __all__ = [
     "REGISTRY_SECTIONS",
     "Evidence",
     "Facts",
+    "FactsFile",
     "Period",
     "Record",
     "Source",
+    "facts_files",
     "load_facts",
     "locate_quote",
     "parse_stated_number",
+    "read_facts_file",
 ]
 
 #: How many characters of context ``oa:prefix`` and ``oa:suffix`` keep.
@@ -273,13 +276,33 @@ _COMMON = {"id", "quote"}
 # ---------------------------------------------------------------------------
 
 
-def load_facts(data_dir: str | Path, vocabulary: Vocabulary | None = None) -> Facts:
+def facts_files(data_dir: str | Path) -> list[Path]:
+    """The facts files of ``data_dir``, in the order they are loaded.
+
+    Raises:
+        FactsError: there is none.
+    """
+    data_dir = Path(data_dir)
+    paths = sorted((data_dir / "facts").glob("*.yaml"))
+    if not paths:
+        raise FactsError("no facts files (*.yaml) found", path=data_dir / "facts")
+    return paths
+
+
+def load_facts(
+    data_dir: str | Path,
+    vocabulary: Vocabulary | None = None,
+    read: Callable[[list[Path]], Iterable[FactsFile]] | None = None,
+) -> Facts:
     """Read and check the registry, every source and every facts file under ``data_dir``.
 
     Parameters:
         data_dir: the folder holding ``registry/``, ``sources/`` and ``facts/``.
         vocabulary: the concepts (``ipgraph.vocab.load_vocabulary``), to check
             references to them; ``None`` skips that check.
+        read: reads the facts files (:func:`facts_files`), in their order, as
+            :func:`read_facts_file` does (``ipgraph.pipeline`` reads them in
+            worker processes, or from its cache); default: one after another.
 
     Raises:
         FactsError: a file is malformed, a field is missing, unknown or of the
@@ -293,11 +316,10 @@ def load_facts(data_dir: str | Path, vocabulary: Vocabulary | None = None) -> Fa
     pending: list[tuple[Record, dict[str, str], Map]] = []
     for path in sorted((data_dir / "registry").glob("*.yaml")):
         _load_registry_file(path, facts, pending)
-    fact_files = sorted((data_dir / "facts").glob("*.yaml"))
-    if not fact_files:
-        raise FactsError("no facts files (*.yaml) found", path=data_dir / "facts")
-    for path in fact_files:
-        _load_facts_file(data_dir, path, facts, pending)
+    fact_files = facts_files(data_dir)
+    files = read(fact_files) if read is not None else (read_facts_file(data_dir, path) for path in fact_files)
+    for loaded in files:
+        _merge_facts_file(loaded, facts, pending)
     for record in facts.of_source(None):
         for ident in record.provenance:
             if ident not in facts.provenance and ident not in facts.sources:
@@ -347,7 +369,11 @@ def _load_registry_file(path: Path, facts: Facts, pending: list) -> None:
         raise FactsError("expected a list of provenance entries", path=path, line=document.line_of("provenance"))
     for entry in entries:
         _load_provenance(entry, path, document.line_of("provenance"), facts)
-    _load_sections(document, path, "provenance", REGISTRY_SECTIONS, None, facts, pending)
+    items: list[tuple[Record, dict[str, str], Map]] = []
+    try:
+        _load_sections(document, path, "provenance", REGISTRY_SECTIONS, None, items)
+    finally:
+        _merge_items(items, facts, pending)
 
 
 def _load_provenance(entry: Any, path: Path, line: int, facts: Facts) -> None:
@@ -380,16 +406,56 @@ def _load_provenance(entry: Any, path: Path, line: int, facts: Facts) -> None:
     facts.provenance[ident] = dict(entry)
 
 
-def _load_facts_file(data_dir: Path, path: Path, facts: Facts, pending: list) -> None:
-    document = read_yaml(path)
-    if not isinstance(document, Map):
-        raise FactsError("expected a mapping with 'source:' and fact sections", path=path, line=1)
-    source = _load_source(data_dir, document, path)
-    if source.slug in facts.sources:
-        other = facts.sources[source.slug]
-        raise FactsError(f"source {source.slug!r} already has a facts file ({other.text_path})", path=path, line=1)
-    facts.sources[source.slug] = source
-    _load_sections(document, path, "source", tuple(KINDS), source, facts, pending)
+@dataclass
+class FactsFile:
+    """A facts file as read and checked on its own, before the references
+    between files are resolved: its source, its items in file order (each
+    record with the reference fields still to resolve and its YAML mapping),
+    and the first problem found, if any, after those items."""
+
+    path: Path
+    source: Source | None
+    items: list[tuple[Record, dict[str, str], Map]]
+    error: IpgraphError | None = None
+
+
+def read_facts_file(data_dir: str | Path, path: Path) -> FactsFile:
+    """Read one facts file and its source: a pure function of the three files,
+    so that it may run in another process or be cached by their content."""
+    items: list[tuple[Record, dict[str, str], Map]] = []
+    source = None
+    try:
+        document = read_yaml(path)
+        if not isinstance(document, Map):
+            raise FactsError("expected a mapping with 'source:' and fact sections", path=path, line=1)
+        source = _load_source(Path(data_dir), document, path)
+        _load_sections(document, path, "source", tuple(KINDS), source, items)
+    except IpgraphError as error:
+        return FactsFile(path, source, items, error)
+    return FactsFile(path, source, items)
+
+
+def _merge_facts_file(loaded: FactsFile, facts: Facts, pending: list) -> None:
+    """Add a facts file's items to ``facts``, refusing an id declared twice;
+    then raise the file's own problem, so that the first problem of the
+    corpus is the one reported, in file and item order."""
+    if loaded.source is not None:
+        slug = loaded.source.slug
+        if slug in facts.sources:
+            other = facts.sources[slug]
+            raise FactsError(f"source {slug!r} already has a facts file ({other.text_path})", path=loaded.path, line=1)
+        facts.sources[slug] = loaded.source
+    _merge_items(loaded.items, facts, pending)
+    if loaded.error is not None:
+        raise loaded.error
+
+
+def _merge_items(items: list[tuple[Record, dict[str, str], Map]], facts: Facts, pending: list) -> None:
+    for record, refs, item in items:
+        if record.key in facts.records:
+            raise _duplicate(record, facts.records[record.key], record.kind)
+        facts.add(record)
+        pending.append((record, refs, item))
 
 
 def _load_sections(
@@ -398,12 +464,11 @@ def _load_sections(
     header: str,
     sections: tuple[str, ...],
     source: Source | None,
-    facts: Facts,
-    pending: list,
+    items: list,
 ) -> None:
     """Load every item of every section of a registry (``source`` None) or
-    facts file; ``header`` is the key that is not a section."""
-    for section, items in document.items():
+    facts file into ``items``; ``header`` is the key that is not a section."""
+    for section, values in document.items():
         if section == header:
             continue
         if section not in sections:
@@ -412,14 +477,11 @@ def _load_sections(
                 path=path,
                 line=document.key_lines[section],
             )
-        if not isinstance(items, list):
+        if not isinstance(values, list):
             raise FactsError("expected a list of items", path=path, line=document.key_lines[section], field=section)
-        for item in items:
+        for item in values:
             record, refs = _load_item(KINDS[section], item, source, path, document.key_lines[section])
-            if record.key in facts.records:
-                raise _duplicate(record, facts.records[record.key], section)
-            facts.add(record)
-            pending.append((record, refs, item))
+            items.append((record, refs, item))
 
 
 def _load_source(data_dir: Path, document: Map, path: Path) -> Source:

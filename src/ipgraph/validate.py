@@ -26,7 +26,7 @@ from rdflib.exceptions import ParserError
 from rdflib.namespace import SH
 
 from ipgraph import layout
-from ipgraph.errors import IpgraphError, StoreError, ValidationError
+from ipgraph.errors import IpgraphError, StoreError
 from ipgraph.namespaces import RDFS, bind_prefixes
 from ipgraph.yamlfile import read_text, regular_file
 
@@ -36,12 +36,12 @@ __all__ = [
     "Violation",
     "check",
     "check_datacube",
+    "check_nodes",
     "check_rdf_file",
     "check_rdf_syntax",
     "load_dataset",
     "parse_turtle",
     "validate_file",
-    "validate_graph",
 ]
 
 #: The Data Cube normalisation updates and integrity-constraint ASK queries (package data).
@@ -185,6 +185,23 @@ def check(graph: Graph, shapes: str | Path, datacube: str | Path | None = DATACU
     shapes_graph = parse_turtle(Path(shapes))
     data = _union(graph)
     conforms, results, _ = shacl_validate(data, shacl_graph=shapes_graph, inference="none", allow_warnings=True)
+    violations = _violations(results, data)
+    violations.sort(key=lambda v: (v.focus, v.path or "", v.message))
+    ntriples = data.serialize(format="nt", encoding="utf-8")
+    if datacube is not None:
+        violations += [
+            Violation(focus="the Data Cube", label=None, path=None, value=None, message=title, severity="Violation")
+            for title in check_datacube(data, datacube, ntriples=ntriples)
+        ]
+    return Report(
+        conforms=bool(conforms) and not violations,
+        violations=tuple(violations),
+        warnings=conflicts(data, ntriples=ntriples),
+    )
+
+
+def _violations(results: Graph, data: Graph) -> list[Violation]:
+    """The SHACL results of a report graph as :class:`Violation` (labels read from ``data``)."""
     names = data.namespace_manager
     violations = []
     for result in results.subjects(SH.resultSeverity, None):
@@ -202,18 +219,47 @@ def check(graph: Graph, shapes: str | Path, datacube: str | Path | None = DATACU
                 severity=_show(results.value(result, SH.resultSeverity), names).removeprefix("sh:"),
             )
         )
-    violations.sort(key=lambda v: (v.focus, v.path or "", v.message))
-    ntriples = data.serialize(format="nt", encoding="utf-8")
-    if datacube is not None:
-        violations += [
-            Violation(focus="the Data Cube", label=None, path=None, value=None, message=title, severity="Violation")
-            for title in check_datacube(data, datacube, ntriples=ntriples)
-        ]
-    return Report(
-        conforms=bool(conforms) and not violations,
-        violations=tuple(violations),
-        warnings=conflicts(data, ntriples=ntriples),
+    return violations
+
+
+def check_nodes(data: Graph, shapes: Graph, focus: list[URIRef]) -> list[Violation]:
+    """The shapes' violations at the ``focus`` nodes of ``data`` (only they are
+    validated, but against all of ``data``: a source graph with the shared
+    graphs it refers to). ``data`` is not copied and not changed."""
+    if not focus:
+        return []
+    _, results, _ = shacl_validate(
+        data, shacl_graph=shapes, inference="none", allow_warnings=True, inplace=True, focus_nodes=focus
     )
+    violations = _violations(results, data)
+    violations.sort(key=lambda v: (v.focus, v.path or "", v.message))
+    return violations
+
+
+def datacube_store(store: pyoxigraph.Store, queries: str | Path = DATACUBE_QUERIES) -> list[str]:
+    """:func:`check_datacube` on an Oxigraph store (its default graph), which it normalises in place."""
+    queries = Path(queries)
+    constraints = sorted(queries.glob("ic-*.rq"))
+    if not constraints:
+        raise IpgraphError("no Data Cube constraint queries (ic-*.rq) found", path=queries)
+    for update in sorted(queries.glob("normalize-phase*.ru")):
+        store.update(update.read_text(encoding="utf-8"))
+    parent_child = [
+        row[0].value
+        for row in store.query(
+            "SELECT DISTINCT ?p WHERE { ?h a <http://purl.org/linked-data/cube#HierarchicalCodeList> ;"
+            " <http://purl.org/linked-data/cube#parentChildProperty> ?p . FILTER(isIRI(?p)) }"
+        )
+    ]
+    broken = []
+    for path in constraints:
+        text = path.read_text(encoding="utf-8")
+        title = text.splitlines()[0].lstrip("# ").split(" [Template", 1)[0]
+        body = text.split("\n", 1)[1]
+        instances = [body.replace("$p", f"<{p}>") for p in parent_child] if "$p" in body else [body]
+        if any(bool(store.query(query)) for query in instances):
+            broken.append(title)
+    return broken
 
 
 def conflicts(graph: Graph, *, ntriples: bytes | None = None) -> tuple[str, ...]:
@@ -245,29 +291,7 @@ def check_datacube(graph: Graph, queries: str | Path = DATACUBE_QUERIES, *, ntri
     lists. Returns the first comment line (``IC-n. Title: ...``) of each
     constraint whose ASK answers true.
     """
-    queries = Path(queries)
-    constraints = sorted(queries.glob("ic-*.rq"))
-    if not constraints:
-        raise IpgraphError("no Data Cube constraint queries (ic-*.rq) found", path=queries)
-    store = _store(graph, ntriples)
-    for update in sorted(queries.glob("normalize-phase*.ru")):
-        store.update(update.read_text(encoding="utf-8"))
-    parent_child = [
-        row[0].value
-        for row in store.query(
-            "SELECT DISTINCT ?p WHERE { ?h a <http://purl.org/linked-data/cube#HierarchicalCodeList> ;"
-            " <http://purl.org/linked-data/cube#parentChildProperty> ?p . FILTER(isIRI(?p)) }"
-        )
-    ]
-    broken = []
-    for path in constraints:
-        text = path.read_text(encoding="utf-8")
-        title = text.splitlines()[0].lstrip("# ").split(" [Template", 1)[0]
-        body = text.split("\n", 1)[1]
-        instances = [body.replace("$p", f"<{p}>") for p in parent_child] if "$p" in body else [body]
-        if any(bool(store.query(query)) for query in instances):
-            broken.append(title)
-    return broken
+    return datacube_store(_store(graph, ntriples), queries)
 
 
 def _show(node, names) -> str:
@@ -276,18 +300,6 @@ def _show(node, names) -> str:
     if isinstance(node, Literal):
         return node.n3()
     return str(node)
-
-
-def validate_graph(graph: Graph, shapes: str | Path, datacube: str | Path | None = DATACUBE_QUERIES) -> Report:
-    """Like :func:`check`, but raise when the graph does not conform.
-
-    Raises:
-        ValidationError: with the readable report in ``.report``.
-    """
-    report = check(graph, shapes, datacube)
-    if not report.conforms:
-        raise ValidationError(f"the graph breaks {len(report.violations)} constraint(s)", report=str(report))
-    return report
 
 
 def validate_file(path: str | Path, shapes: str | Path, datacube: str | Path | None = DATACUBE_QUERIES) -> Report:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["UNION", "QueryDataset", "Result", "Store", "to_python"]
 
+
 @dataclass
 class Result:
     """What a query returned.
@@ -111,8 +112,6 @@ def _graph_result(payload: bytes, limit: int | None) -> Result:
     return Result("graph", triples=triples[:limit] if truncated else triples, truncated=truncated)
 
 
-
-
 @dataclass(frozen=True)
 class QueryDataset:
     """What a query sees, as a SPARQL 1.1 Protocol request can set it.
@@ -176,4 +175,3 @@ class Store(ABC):
         pool = self.__dict__.pop("_pool", None)
         if pool is not None:
             pool.close()
-

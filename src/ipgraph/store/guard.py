@@ -261,9 +261,7 @@ def _parse(query: str, base: str | None) -> _Parsed:
     )
 
 
-def check_query(
-    query: str, allow_services: tuple[str, ...] | list[str] = (), base: str | None = None
-) -> CheckedQuery:
+def check_query(query: str, allow_services: tuple[str, ...] | list[str] = (), base: str | None = None) -> CheckedQuery:
     """Read ``query`` as the engines will and refuse what a read-only,
     offline query must not do (see the module's documentation).
 

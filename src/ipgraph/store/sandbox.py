@@ -59,9 +59,7 @@ def _service_guard(ctx, part):
     endpoints = {str(part["term"]) if "term" in part else ""} | ({match[1]} if match else set())
     refused = sorted(endpoint for endpoint in endpoints if endpoint not in allowed)
     if refused:
-        raise QueryRefused(
-            f"SERVICE <{refused[0]}> is not allowed in this query (refused by rdflib's SERVICE hook)"
-        )
+        raise QueryRefused(f"SERVICE <{refused[0]}> is not allowed in this query (refused by rdflib's SERVICE hook)")
     raise NotImplementedError  # allowed: rdflib's own evaluation calls it
 
 
