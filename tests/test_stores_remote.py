@@ -351,7 +351,7 @@ def test_cli_commands_run_on_the_oxigraph_server(oxigraph_server, three_built, t
     loaded = runner.invoke(main, ["load", *options])
     assert loaded.exit_code == 0, loaded.output
     assert "graphs loaded" in loaded.output and "0 dropped" in loaded.output
-    result = runner.invoke(main, ["query", "measures", "--param", "region=Jilin", *options])
+    result = runner.invoke(main, ["query", "measures", "--param", "region=Jilin", "--wide", *options])
     assert result.exit_code == 0, result.output
     assert "Jilin IP-favoured industrial zones" in result.output
     result = runner.invoke(main, ["stats", "overview", "--top", "3", *options])

@@ -35,13 +35,14 @@ from pathlib import Path
 
 import networkx as nx
 import pyoxigraph as ox
-from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib import Dataset, Graph, Literal, URIRef
 
 from ipgraph.build import write_atomic
 from ipgraph.errors import OutputError, ProjectionError
 from ipgraph.layout import QUERIES as _PACKAGE_QUERIES
 from ipgraph.namespaces import IPG, OA, PREFIXES, QB, SCHEMA
 from ipgraph.store import Store, select_rows
+from ipgraph.store.memory import to_rdflib
 
 __all__ = [
     "CLASSES",
@@ -142,15 +143,9 @@ def run_select(dataset: Source, query: str) -> list[dict[str, object]]:
 
 
 def _rdflib_term(term: ox.NamedNode | ox.BlankNode | ox.Literal):
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if term.language:
-        return Literal(term.value, lang=term.language)
-    if term.datatype.value == _XSD_STRING:  # most values; a plain literal reads the same here and is made 3x faster
-        return Literal(term.value)
-    return Literal(term.value, datatype=URIRef(term.datatype.value))
+    if isinstance(term, ox.Literal) and not term.language and term.datatype.value == _XSD_STRING:
+        return Literal(term.value)  # most values; a plain literal reads the same here and is made 3x faster
+    return to_rdflib(term)
 
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"

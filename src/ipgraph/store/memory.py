@@ -46,7 +46,7 @@ class MemoryStore(Store):
         # out: FROM picks graphs of the store through ``dataset``), so it cannot
         # read anything the guard did not see; sandbox.rdflib_services blocks
         # any SERVICE that is not allowed, should one get there all the same.
-        init = {name: _to_rdflib(term) for name, term in bindings.items()}
+        init = {name: to_rdflib(term) for name, term in bindings.items()}
         with sandbox.rdflib_services(query.services):
             result = self._view(dataset).query(query.prepared, initBindings=init)
             if result.type == "ASK":
@@ -81,7 +81,8 @@ class MemoryStore(Store):
         return self.dataset.get_context(URIRef(iri))
 
 
-def _to_rdflib(term):
+def to_rdflib(term):
+    """A pyoxigraph term as the rdflib term of the same RDF term."""
     if isinstance(term, ox.NamedNode):
         return URIRef(term.value)
     if isinstance(term, ox.BlankNode):

@@ -395,7 +395,7 @@ def remote_text(text: str, bindings: dict, base: str | None = None) -> str:
 
 
 def with_values(text: str, bindings: dict) -> str:
-    """``text`` with ``bindings`` bound as Oxigraph's substitutions bind them:
+    r"""``text`` with ``bindings`` bound as Oxigraph's substitutions bind them:
     each parameter variable inside the outer ``WHERE`` group is replaced by
     its term, and a ``VALUES`` block opening that group binds the variable
     for the ``SELECT`` clause. Terms are written by Oxigraph's N-Triples
