@@ -634,7 +634,8 @@ def test_a_persistent_store_is_used_as_it_is_without_the_dataset(oxigraph_server
     missing = str(tmp_path / "elsewhere" / "ipgraph.trig")
     for options in (remote, disk):
         assert runner.invoke(main, ["load", "--dataset", str(three_built), *options]).exit_code == 0
-        result = runner.invoke(main, ["query", "measures", "--param", "region=Jilin", "--dataset", missing, "--wide", *options])
+        arguments = ["query", "measures", "--param", "region=Jilin", "--dataset", missing, "--wide", *options]
+        result = runner.invoke(main, arguments)
         assert result.exit_code == 0, result.output
         assert "Jilin IP-favoured industrial zones" in result.output
         assert "not found; using the store as it is" in result.output
