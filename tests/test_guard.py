@@ -148,17 +148,15 @@ def _assert_clean(listener: Listener, marker, outputs: list[str], before: int) -
 # --- the Python API -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", STORES)
-def test_attacks_through_the_python_api(kind, listener, marker):
+def run_corpus(run, listener: Listener, marker) -> None:
+    """Every attack of the corpus, in every form, through ``run(query, default, named)`` (which
+    returns a :class:`~ipgraph.store.Result`): refused, blocked or empty as the corpus expects,
+    the listener never contacted, the marker's secret never in an answer or a message."""
     before = listener.connections
-    graph = ipgraph.open_graph(DATASET, kind, timeout=5)
     outputs, outcomes = [], {}
     for entry, query, default, named in _forms(ATTACKS, listener, marker):
         try:
-            if default or named:
-                result = execute(graph.store, query, dataset=QueryDataset(None, tuple(default), tuple(named)))
-            else:
-                result = graph.query(query)
+            result = run(query, default, named)
         except QueryRefused as error:
             outcomes[entry["id"]] = "refused"
             outputs.append(str(error))
@@ -174,6 +172,18 @@ def test_attacks_through_the_python_api(kind, listener, marker):
         allowed = {"refused": {"refused"}, "blocked": {"refused", "error"}, "empty": {"ran"}}[entry["expect"]]
         assert outcomes[entry["id"]] in allowed, (entry["id"], outcomes[entry["id"]])
     _assert_clean(listener, marker, outputs, before)
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_attacks_through_the_python_api(kind, listener, marker):
+    graph = ipgraph.open_graph(DATASET, kind, timeout=5)
+
+    def run(query, default, named):
+        if default or named:
+            return execute(graph.store, query, dataset=QueryDataset(None, tuple(default), tuple(named)))
+        return graph.query(query)
+
+    run_corpus(run, listener, marker)
 
 
 # --- the CLI ------------------------------------------------------------------
@@ -327,7 +337,7 @@ def test_the_canonical_text_is_what_both_engines_read():
     assert not check_query("SELECT * WHERE { ?s ?p ?o }").mentions_service
 
 
-_UNCHECKED = '''
+_UNCHECKED = """
 import os, socket, sys
 from ipgraph.store import sandbox
 layers = sandbox.confine(())
@@ -356,7 +366,7 @@ try:
 except Exception as error:
     results["rdflib_from"] = type(error).__name__
 print(repr(results))
-'''
+"""
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="workers are confined where processes fork")

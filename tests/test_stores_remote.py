@@ -653,31 +653,15 @@ def test_the_guard_corpus_against_a_remote_store(oxigraph_server, three_built, l
     """Every attack of tests/guard_corpus sent to an Oxigraph server (which
     would call SERVICE endpoints itself): refused or empty, and the loopback
     listener never contacted, the local marker file never read."""
-    from ipgraph.errors import QueryError
     from ipgraph.store import QueryDataset
-    from test_guard import ATTACKS, _assert_clean, _forms
+    from test_guard import run_corpus
 
     remote = open_store(three_built, "sparql", remote=oxigraph_server.config())
-    before = listener.connections
-    outputs, outcomes = [], {}
-    for entry, query, default, named in _forms(ATTACKS, listener, marker):
-        try:
-            result = execute(remote, query, dataset=QueryDataset(None, tuple(default), tuple(named)), timeout=10)
-        except QueryRefused as error:
-            outcomes[entry["id"]] = "refused"
-            outputs.append(str(error))
-            continue
-        except QueryError as error:
-            outcomes[entry["id"]] = "error"
-            outputs.append(str(error))
-            continue
-        outcomes[entry["id"]] = "ran"
-        outputs.append(repr(result.rows) + repr(result.triples) + repr(result.boolean))
-        assert not result.rows and not result.triples and not result.boolean, entry["id"]
-    for entry in ATTACKS:
-        allowed = {"refused": {"refused"}, "blocked": {"refused", "error"}, "empty": {"ran"}}[entry["expect"]]
-        assert outcomes[entry["id"]] in allowed, (entry["id"], outcomes[entry["id"]])
-    _assert_clean(listener, marker, outputs, before)
+
+    def run(query, default, named):
+        return execute(remote, query, dataset=QueryDataset(None, tuple(default), tuple(named)), timeout=10)
+
+    run_corpus(run, listener, marker)
 
 
 def test_a_second_writer_of_a_disk_store_is_refused_clearly(three_built, tmp_path):
