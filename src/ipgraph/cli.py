@@ -528,9 +528,9 @@ _HOPS_OPTION = click.option(
 
 
 def _analyst_store(store: StoreChoice, dataset: Path):
-    """What the analyst tables and pages read: the persistent store given, or else the dataset in
-    an in-memory Oxigraph store (fast joins, the same rows as rdflib)."""
-    return store.open(dataset) if store.persistent else store_module.open_store(dataset, "oxigraph")
+    """What the analyst tables and pages read: the store given, or with --store memory the dataset
+    in an in-memory Oxigraph store (fast joins, the same rows as rdflib)."""
+    return store_module.open_store(dataset, "oxigraph") if store.kind == "memory" else store.open(dataset)
 
 
 def _projections() -> list[Path]:
@@ -673,8 +673,9 @@ def view(
     from ipgraph import charts
 
     if all_views:
-        pages = charts.write_pages(_analyst_store(store, dataset), out)
-        paths = view_module.write_views(_source(store, dataset), out, queries=_projections(), pages=charts.PAGES)
+        source = _source(store, dataset)  # opened (and synced) once for the views and the pages
+        pages = charts.write_pages(_analyst_store(store, dataset) if store.kind == "memory" else source, out)
+        paths = view_module.write_views(source, out, queries=_projections(), pages=charts.PAGES)
         count = len(paths) + len(pages)
         console.print(f"Wrote {count} files into {out}; open {out / 'index.html'} in a browser.", soft_wrap=True)
         return
