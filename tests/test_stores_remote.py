@@ -674,3 +674,25 @@ def test_a_second_writer_of_a_disk_store_is_refused_clearly(three_built, tmp_pat
         assert "another process is writing to this Oxigraph store" in " ".join(result.output.split())
     finally:
         del holder
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "PREFIX bif: <bif:> SELECT (bif:file_to_string('/etc/passwd') AS ?x) WHERE {}",
+        "PREFIX B: <BIF:> SELECT (B:file_to_string('/etc/passwd') AS ?x) WHERE {}",  # case
+        "SELECT (<bif:file\\u005Fto_string>('/etc/passwd') AS ?x) WHERE {}",  # an escape in the IRI
+        "SELECT ?x WHERE { BIND(<sql:run>('x') AS ?x) }",
+        "SELECT ?x WHERE { # a comment\n FILTER(<bif:sprintf>('%s', 1)) }",
+        "PREFIX fn: <http://www.w3.org/2005/xpath-functions#> "
+        "SELECT ?x WHERE { ?s ?p ?x FILTER(fn:contains(?x, 'a') && <bif:x>()) }",  # beside an allowed one
+        "SELECT ?x WHERE { ?s ?p ?x } ORDER BY <bif:rand>()",
+        "SELECT (COUNT(<bif:x>(?s)) AS ?n) WHERE { ?s ?p ?o }",  # inside an aggregate
+    ],
+)
+def test_a_remote_store_is_never_sent_a_call_to_its_own_functions(query):
+    from ipgraph.store import check_query
+    from ipgraph.store.sparql import _check_functions
+
+    with pytest.raises(QueryRefused, match="is not allowed on a remote store"):
+        _check_functions(check_query(query))
